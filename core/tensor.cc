@@ -1,0 +1,124 @@
+#include "core/tensor.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+#include "proto/graph.pb.h"
+
+namespace nabla {
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+std::shared_ptr<char> AllocateAligned(size_t nbytes) {
+  // aligned_alloc wants a multiple of the alignment; a zero-byte tensor
+  // still gets a buffer so that "empty" means "no tensor".
+  size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (rounded == 0) rounded = kAlignment;
+  char* p = static_cast<char*>(std::aligned_alloc(kAlignment, rounded));
+  if (p == nullptr) throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  return std::shared_ptr<char>(p, [](char* q) { std::free(q); });
+}
+
+}  // namespace
+
+absl::string_view DTypeName(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return "f32";
+    case DType::kI32:
+      return "i32";
+    case DType::kI64:
+      return "i64";
+    case DType::kU8:
+      return "u8";
+    case DType::kInvalid:
+      break;
+  }
+  return "invalid";
+}
+
+Tensor::Tensor(DType dtype, const Shape& shape)
+    : dtype_(dtype), shape_(shape), num_elements_(shape.NumElements()) {
+  if (num_elements_ < 0) num_elements_ = 0;
+  buffer_ = AllocateAligned(nbytes());
+  capacity_ = nbytes();
+}
+
+Tensor Tensor::ViewAs(DType dtype, const Shape& shape) const {
+  Tensor view = *this;
+  view.dtype_ = dtype;
+  view.shape_ = shape;
+  view.num_elements_ = shape.NumElements();
+  return view;
+}
+
+Tensor Tensor::Reshaped(const Shape& shape) const {
+  Tensor view = *this;
+  view.shape_ = shape;
+  view.num_elements_ = shape.NumElements();
+  return view;
+}
+
+Tensor Tensor::Clone() const {
+  if (empty()) return Tensor();
+  Tensor copy(dtype_, shape_);
+  std::memcpy(copy.raw_data(), raw_data(), nbytes());
+  return copy;
+}
+
+absl::Status Tensor::CopyFrom(const Tensor& other) {
+  if (other.dtype_ != dtype_ || other.num_elements_ != num_elements_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot copy ", other.DebugString(), " into ",
+                     DebugString()));
+  }
+  if (raw_data() != other.raw_data()) {
+    std::memcpy(raw_data(), other.raw_data(), nbytes());
+  }
+  return absl::OkStatus();
+}
+
+std::string Tensor::DebugString() const {
+  return absl::StrCat(DTypeName(dtype_), shape_.ToString());
+}
+
+bool Tensor::BitwiseEquals(const Tensor& other) const {
+  return dtype_ == other.dtype_ && shape_ == other.shape_ &&
+         std::memcmp(raw_data(), other.raw_data(), nbytes()) == 0;
+}
+
+void TensorToProto(const Tensor& tensor, proto::TensorProto* proto) {
+  proto->Clear();
+  proto->set_dtype(static_cast<proto::DataType>(tensor.dtype()));
+  for (int64_t d : tensor.shape().dims()) proto->add_dims(d);
+  proto->set_content(static_cast<const char*>(tensor.raw_data()),
+                     tensor.nbytes());
+}
+
+absl::StatusOr<Tensor> TensorFromProto(const proto::TensorProto& proto,
+                                       int64_t max_elements) {
+  DType dtype = static_cast<DType>(proto.dtype());
+  if (DTypeSize(dtype) == 0 || proto.dtype() > proto::DT_UINT8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor has invalid dtype ", proto.dtype()));
+  }
+  Shape shape(absl::MakeConstSpan(proto.dims().data(), proto.dims_size()));
+  NABLA_RETURN_IF_ERROR(shape.Validate(max_elements));
+  if (!shape.IsFullyDefined()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor shape ", shape.ToString(), " has an unknown dimension"));
+  }
+  Tensor t(dtype, shape);
+  if (proto.content().size() != t.nbytes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor ", t.DebugString(), " needs ", t.nbytes(), " bytes but has ",
+        proto.content().size()));
+  }
+  std::memcpy(t.raw_data(), proto.content().data(), t.nbytes());
+  return t;
+}
+
+}  // namespace nabla

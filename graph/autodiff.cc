@@ -1,0 +1,144 @@
+#include "graph/autodiff.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+
+namespace nabla {
+namespace {
+
+// Sums the contributions to one gradient; a single one is returned as is.
+Output SumAll(GraphBuilder* b, const std::vector<Output>& terms,
+              absl::string_view name) {
+  Output total = terms[0];
+  for (size_t i = 1; i < terms.size(); ++i) {
+    total = b->AddOp1("Add", {total, terms[i]}, {},
+                      b->UniqueName(absl::StrCat(name, "/sum")));
+  }
+  return total;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Output>> Gradients(Output loss,
+                                              absl::Span<const Output> wrt) {
+  if (!loss.valid()) {
+    return absl::InvalidArgumentError("Gradients: the loss is not a valid value");
+  }
+  GraphBuilder* b = loss.builder();
+  NABLA_RETURN_IF_ERROR(b->status());
+  for (const Output& x : wrt) {
+    if (!x.valid() || x.builder() != b) {
+      return absl::InvalidArgumentError(
+          "Gradients: every value to differentiate with respect to must be a "
+          "valid value of the loss's builder");
+    }
+  }
+  if (loss.dtype() != DType::kF32 || loss.shape().rank() != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Gradients: the loss '", loss.name(), "' must be an f32 scalar, not ",
+        loss.spec().ToString()));
+  }
+
+  const int last = loss.ref().node;
+  // Nodes on a path from some x in `wrt` to the loss.
+  std::vector<bool> from_wrt(last + 1, false);
+  for (const Output& x : wrt) {
+    if (x.ref().node <= last) from_wrt[x.ref().node] = true;
+  }
+  for (int id = 0; id <= last; ++id) {
+    for (NodeOutput in : b->graph().node(id).inputs) {
+      if (from_wrt[in.node]) from_wrt[id] = true;
+    }
+  }
+  std::vector<bool> to_loss(last + 1, false);
+  to_loss[last] = true;
+  for (int id = last; id >= 0; --id) {
+    if (!to_loss[id]) continue;
+    for (NodeOutput in : b->graph().node(id).inputs) to_loss[in.node] = true;
+  }
+
+  absl::flat_hash_map<NodeOutput, std::vector<Output>> pending;
+  pending[loss.ref()].push_back(
+      b->Scalar(1.0f, b->UniqueName(absl::StrCat(
+                          b->graph().node(last).name, "_grad/ones"))));
+
+  for (int id = last; id >= 0; --id) {
+    if (!from_wrt[id] || !to_loss[id]) continue;
+    // Copied: gradient rules append nodes, which may move the graph's nodes.
+    const Node node = b->graph().node(id);
+    std::vector<Output> dys;
+    bool any_dy = false;
+    for (int k = 0; k < static_cast<int>(node.outputs.size()); ++k) {
+      auto it = pending.find(NodeOutput{id, k});
+      if (it == pending.end()) {
+        dys.emplace_back();
+        continue;
+      }
+      Output sum = SumAll(b, it->second, absl::StrCat(node.name, "_grad"));
+      it->second = {sum};
+      dys.push_back(sum);
+      any_dy = true;
+    }
+    if (!any_dy || node.inputs.empty() || node.schema->not_differentiable()) {
+      continue;
+    }
+    bool any_input_on_path = false;
+    for (NodeOutput in : node.inputs) any_input_on_path |= from_wrt[in.node];
+    if (!any_input_on_path) continue;
+    if (node.schema->is_gradient_op()) {
+      return absl::UnimplementedError(absl::StrCat(
+          "Gradients: ", node.op(), " node '", node.name,
+          "' lies between the loss and a value to differentiate, but ",
+          node.op(), " is itself a gradient op and nabla does not take "
+          "second derivatives"));
+    }
+    if (!node.schema->gradient()) {
+      return absl::UnimplementedError(absl::StrCat(
+          "Gradients: ", node.op(), " node '", node.name,
+          "' lies between the loss and a value to differentiate, but op ",
+          node.op(), " has no gradient rule"));
+    }
+    std::vector<Output> xs, ys;
+    for (NodeOutput in : node.inputs) xs.emplace_back(b, in);
+    for (int k = 0; k < static_cast<int>(node.outputs.size()); ++k) {
+      ys.emplace_back(b, NodeOutput{id, k});
+    }
+    GradContext context(b, id, &node.attrs, xs, ys, dys);
+    GradResult dxs = node.schema->gradient()(context);
+    if (!dxs.ok()) {
+      return Annotate(dxs.status(), absl::StrCat("Gradients: ", node.op(),
+                                                 " node '", node.name, "'"));
+    }
+    NABLA_RETURN_IF_ERROR(b->status());
+    if (dxs->size() != node.inputs.size()) {
+      return absl::InternalError(absl::StrCat(
+          "Gradients: the rule for ", node.op(), " returned ", dxs->size(),
+          " gradients for ", node.inputs.size(), " inputs"));
+    }
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      if ((*dxs)[i].valid() && from_wrt[node.inputs[i].node]) {
+        pending[node.inputs[i]].push_back((*dxs)[i]);
+      }
+    }
+  }
+
+  std::vector<Output> grads;
+  for (const Output& x : wrt) {
+    auto it = pending.find(x.ref());
+    if (it == pending.end()) {
+      grads.push_back(b->AddOp1(
+          "ZerosLike", {x}, {},
+          b->UniqueName(absl::StrCat(x.builder()->graph().node(x.ref().node).name,
+                                     "_grad/zeros"))));
+    } else {
+      grads.push_back(SumAll(b, it->second,
+                             absl::StrCat(b->graph().node(x.ref().node).name,
+                                          "_grad")));
+    }
+  }
+  NABLA_RETURN_IF_ERROR(b->status());
+  return grads;
+}
+
+}  // namespace nabla

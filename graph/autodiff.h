@@ -1,0 +1,36 @@
+// Reverse-mode automatic differentiation as graph construction.
+//
+// Gradients() walks back from a scalar loss and asks each op's gradient rule
+// (registered with the op, see graph/op_registry.h) for new nodes that
+// compute the gradient of the loss with respect to the op's inputs. The
+// result is part of the same graph: it serializes, loads and runs like any
+// other node.
+//
+//   NABLA_ASSIGN_OR_RETURN(std::vector<Output> grads,
+//                          Gradients(loss, {w1, b1, w2, b2}));
+//
+// Where an input feeds several consumers, their gradients are summed. A
+// value with no path to the loss (or only paths through ops marked
+// NotDifferentiable, such as ArgMax) gets a gradient of zeros. A path
+// through an op with no gradient rule is an error naming the op and node.
+
+#ifndef NABLA_GRAPH_AUTODIFF_H_
+#define NABLA_GRAPH_AUTODIFF_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "graph/builder.h"
+
+namespace nabla {
+
+// Adds the nodes computing d loss / d x for each x in `wrt` to the builder
+// that owns `loss`, and returns them in the same order. `loss` must be an
+// f32 scalar.
+absl::StatusOr<std::vector<Output>> Gradients(Output loss,
+                                              absl::Span<const Output> wrt);
+
+}  // namespace nabla
+
+#endif  // NABLA_GRAPH_AUTODIFF_H_

@@ -1,0 +1,378 @@
+#include "graph/session.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "core/dnnl_context.h"
+#include "core/status.h"
+#include "graph/initializers.h"
+
+namespace nabla {
+namespace {
+
+constexpr int kLiveToEnd = std::numeric_limits<int>::max();
+
+std::string RefName(const Graph& graph, NodeOutput ref) {
+  return graph.OutputName(ref);
+}
+
+absl::Status CheckRef(const Graph& graph, NodeOutput ref,
+                      absl::string_view what) {
+  if (ref.node < 0 || ref.node >= graph.num_nodes() || ref.index < 0 ||
+      ref.index >= static_cast<int>(graph.node(ref.node).outputs.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " refers to output ", ref.index, " of node ", ref.node,
+        ", which this session's graph does not have"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph) {
+  auto session = absl::WrapUnique(new Session(std::move(graph)));
+  for (const Node& node : session->graph_.nodes()) {
+    if (node.op() != "Variable") continue;
+    absl::StatusOr<Tensor> value =
+        MakeInitialValue(AttrReader(&node.attrs), node.outputs[0].shape,
+                         node.outputs[0].dtype);
+    if (!value.ok()) {
+      return Annotate(value.status(),
+                      absl::StrCat("Variable node '", node.name, "'"));
+    }
+    NABLA_RETURN_IF_ERROR(session->variables_.Add(node.name, *std::move(value)));
+  }
+  return session;
+}
+
+absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
+                                       absl::Span<const NodeOutput> fetches,
+                                       absl::Span<const NodeOutput> targets) {
+  const Graph& g = graph_;
+  const int n = g.num_nodes();
+  for (const FeedSpec& feed : feeds) {
+    NABLA_RETURN_IF_ERROR(CheckRef(g, feed.placeholder, "a feed"));
+    if (g.node(feed.placeholder.node).op() != "Placeholder") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "only placeholders can be fed; '",
+          RefName(g, feed.placeholder), "' is a ",
+          g.node(feed.placeholder.node).op()));
+    }
+  }
+  for (NodeOutput f : fetches) NABLA_RETURN_IF_ERROR(CheckRef(g, f, "a fetch"));
+  for (NodeOutput t : targets) {
+    NABLA_RETURN_IF_ERROR(CheckRef(g, t, "a target"));
+  }
+
+  // The nodes the request needs.
+  std::vector<bool> needed(n, false);
+  std::vector<int> stack;
+  for (NodeOutput f : fetches) stack.push_back(f.node);
+  for (NodeOutput t : targets) stack.push_back(t.node);
+  while (!stack.empty()) {
+    int id = stack.back();
+    stack.pop_back();
+    if (needed[id]) continue;
+    needed[id] = true;
+    for (NodeOutput in : g.node(id).inputs) stack.push_back(in.node);
+  }
+
+  // Shapes with the fed sizes in place of unknown dimensions.
+  std::vector<const Shape*> fed_shape(n, nullptr);
+  for (const FeedSpec& feed : feeds) {
+    const TensorSpec& declared = g.spec(feed.placeholder);
+    if (!feed.shape.IsFullyDefined() ||
+        !feed.shape.IsCompatibleWith(declared.shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "placeholder '", g.node(feed.placeholder.node).name, "' is ",
+          declared.ToString(), "; cannot feed shape ", feed.shape.ToString()));
+    }
+    fed_shape[feed.placeholder.node] = &feed.shape;
+  }
+  std::vector<std::vector<TensorSpec>> specs(n);
+  for (int id = 0; id < n; ++id) {
+    if (!needed[id]) continue;
+    const Node& node = g.node(id);
+    if (node.op() == "Placeholder") {
+      if (fed_shape[id] == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "placeholder '", node.name, "' ", node.outputs[0].ToString(),
+            " must be fed to compute what was asked for"));
+      }
+      specs[id] = {TensorSpec{node.outputs[0].dtype, *fed_shape[id]}};
+      continue;
+    }
+    std::vector<TensorSpec> inputs;
+    for (NodeOutput in : node.inputs) inputs.push_back(specs[in.node][in.index]);
+    absl::StatusOr<std::vector<TensorSpec>> outputs = InferOutputs(
+        *node.schema, node.name, node.attrs, inputs, g.options().max_elements);
+    if (!outputs.ok()) {
+      return Annotate(outputs.status(),
+                      DescribeNode(node.op(), node.name, inputs));
+    }
+    specs[id] = *std::move(outputs);
+  }
+
+  // Order: topological, and every in-place update of a variable after all
+  // the other nodes that read it.
+  std::vector<std::vector<int>> successors(n);
+  std::vector<int> pending(n, 0);
+  auto add_edge = [&](int from, int to) {
+    successors[from].push_back(to);
+    ++pending[to];
+  };
+  std::vector<std::vector<int>> readers(n);
+  for (int id = 0; id < n; ++id) {
+    if (!needed[id]) continue;
+    for (NodeOutput in : g.node(id).inputs) {
+      add_edge(in.node, id);
+      readers[in.node].push_back(id);
+    }
+  }
+  for (int writer = 0; writer < n; ++writer) {
+    if (!needed[writer]) continue;
+    for (int i : g.node(writer).schema->written_inputs()) {
+      int variable = g.node(writer).inputs[i].node;
+      for (int reader : readers[variable]) {
+        if (reader == writer) continue;
+        bool also_writes = false;
+        for (int j : g.node(reader).schema->written_inputs()) {
+          also_writes |= g.node(reader).inputs[j].node == variable;
+        }
+        if (!also_writes) add_edge(reader, writer);
+      }
+    }
+  }
+  std::vector<int> order;
+  std::vector<int> ready;
+  auto later = [](int a, int b) { return a > b; };
+  for (int id = 0; id < n; ++id) {
+    if (needed[id] && pending[id] == 0) ready.push_back(id);
+  }
+  std::make_heap(ready.begin(), ready.end(), later);
+  while (!ready.empty()) {
+    std::pop_heap(ready.begin(), ready.end(), later);
+    int id = ready.back();
+    ready.pop_back();
+    order.push_back(id);
+    for (int s : successors[id]) {
+      if (--pending[s] == 0) {
+        ready.push_back(s);
+        std::push_heap(ready.begin(), ready.end(), later);
+      }
+    }
+  }
+  int num_needed = std::count(needed.begin(), needed.end(), true);
+  if (static_cast<int>(order.size()) != num_needed) {
+    for (int id = 0; id < n; ++id) {
+      if (needed[id] && pending[id] > 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cannot order node '", g.node(id).name,
+            "': it reads a variable that a node it depends on updates in "
+            "place"));
+      }
+    }
+  }
+
+  auto plan = absl::WrapUnique(new Plan());
+  plan->graph_ = &graph_;
+  std::vector<int> slot_base(n, -1);
+  int num_slots = 0;
+  for (int id : order) {
+    slot_base[id] = num_slots;
+    num_slots += static_cast<int>(specs[id].size());
+  }
+  auto slot = [&](NodeOutput ref) { return slot_base[ref.node] + ref.index; };
+  plan->values_.resize(num_slots);
+
+  std::vector<bool> used(num_slots, false);
+  std::vector<int> last_use(num_slots, -1);
+  for (int pos = 0; pos < static_cast<int>(order.size()); ++pos) {
+    for (NodeOutput in : g.node(order[pos]).inputs) {
+      used[slot(in)] = true;
+      last_use[slot(in)] = pos;
+    }
+  }
+  for (NodeOutput f : fetches) {
+    used[slot(f)] = true;
+    last_use[slot(f)] = kLiveToEnd;
+    plan->fetch_slots_.push_back(slot(f));
+  }
+  // A node that sets its own outputs may return views of its inputs
+  // (Reshape), so its inputs live as long as its outputs.
+  for (int pos = static_cast<int>(order.size()) - 1; pos >= 0; --pos) {
+    const Node& node = g.node(order[pos]);
+    if (!node.schema->kernel_sets_outputs()) continue;
+    int out_last = -1;
+    for (int k = 0; k < static_cast<int>(specs[order[pos]].size()); ++k) {
+      out_last = std::max(out_last, last_use[slot_base[order[pos]] + k]);
+    }
+    for (NodeOutput in : node.inputs) {
+      last_use[slot(in)] = std::max(last_use[slot(in)], out_last);
+    }
+  }
+
+  for (const FeedSpec& feed : feeds) {
+    plan->feed_slots_.push_back(slot(feed.placeholder));
+    plan->feed_specs_.push_back(
+        TensorSpec{g.spec(feed.placeholder).dtype, feed.shape});
+  }
+
+  // Buffers by liveness: a value's buffer returns to the pool after its last
+  // reader, and later values take the smallest pooled buffer that fits.
+  std::vector<Tensor> buffers;
+  std::vector<int> buffer_of(num_slots, -1);
+  std::vector<int> free_buffers;
+  auto release = [&](int s) {
+    if (buffer_of[s] >= 0) {
+      free_buffers.push_back(buffer_of[s]);
+      buffer_of[s] = -1;
+    }
+  };
+  for (int pos = 0; pos < static_cast<int>(order.size()); ++pos) {
+    int id = order[pos];
+    const Node& node = g.node(id);
+    Plan::Step step;
+    step.node = id;
+    for (NodeOutput in : node.inputs) step.inputs.push_back(slot(in));
+    for (int k = 0; k < static_cast<int>(specs[id].size()); ++k) {
+      step.outputs.push_back(slot_base[id] + k);
+    }
+    if (!node.schema->kernel_sets_outputs()) {
+      for (int k = 0; k < static_cast<int>(specs[id].size()); ++k) {
+        const TensorSpec& spec = specs[id][k];
+        size_t bytes = spec.shape.NumElements() * DTypeSize(spec.dtype);
+        plan->stats_.unshared_bytes += bytes;
+        int best = -1;
+        for (int f = 0; f < static_cast<int>(free_buffers.size()); ++f) {
+          size_t capacity = buffers[free_buffers[f]].capacity();
+          if (capacity >= bytes &&
+              (best < 0 || capacity < buffers[free_buffers[best]].capacity())) {
+            best = f;
+          }
+        }
+        int buffer;
+        if (best >= 0) {
+          buffer = free_buffers[best];
+          free_buffers.erase(free_buffers.begin() + best);
+        } else {
+          buffer = static_cast<int>(buffers.size());
+          buffers.emplace_back(DType::kU8, Shape({static_cast<int64_t>(bytes)}));
+          plan->stats_.arena_bytes += bytes;
+        }
+        buffer_of[step.outputs[k]] = buffer;
+        plan->values_[step.outputs[k]] =
+            buffers[buffer].ViewAs(spec.dtype, spec.shape);
+      }
+    }
+    for (int s : step.inputs) {
+      if (last_use[s] == pos) release(s);
+    }
+    for (int s : step.outputs) {
+      if (last_use[s] < pos) release(s);
+    }
+
+    if (node.op() != "Placeholder") {
+      std::vector<TensorSpec> inputs;
+      for (NodeOutput in : node.inputs) {
+        inputs.push_back(specs[in.node][in.index]);
+      }
+      std::vector<bool> output_used;
+      for (int s : step.outputs) output_used.push_back(used[s]);
+      KernelContext context(node.op(), node.name, &node.attrs, inputs,
+                            specs[id], std::move(output_used), &variables_);
+      absl::StatusOr<std::unique_ptr<Kernel>> kernel =
+          node.schema->kernel_factory()(context);
+      if (!kernel.ok()) {
+        return Annotate(kernel.status(),
+                        DescribeNode(node.op(), node.name, inputs));
+      }
+      step.kernel = *std::move(kernel);
+      plan->steps_.push_back(std::move(step));
+    }
+  }
+  plan->stats_.num_steps = static_cast<int>(plan->steps_.size());
+  plans_.push_back(std::move(plan));
+  return plans_.back().get();
+}
+
+absl::Status Plan::Run(absl::Span<const Tensor> feeds,
+                       std::vector<Tensor>* fetches) {
+  if (feeds.size() != feed_slots_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("plan takes ", feed_slots_.size(), " feeds, got ",
+                     feeds.size()));
+  }
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    const TensorSpec& expected = feed_specs_[i];
+    if (feeds[i].dtype() != expected.dtype ||
+        feeds[i].shape() != expected.shape) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feed ", i, " is ", feeds[i].DebugString(), " but the plan was "
+          "compiled for ", expected.ToString()));
+    }
+    values_[feed_slots_[i]] = feeds[i];
+  }
+  for (Step& step : steps_) {
+    absl::Status status;
+    try {
+      status = step.kernel->Compute(
+          KernelArgs(values_.data(), step.inputs.data(), step.outputs.data()));
+    } catch (const dnnl::error& e) {
+      status = StatusFromDnnlError("running", e);
+    }
+    if (!status.ok()) {
+      const Node& node = graph_->node(step.node);
+      return Annotate(status, absl::StrCat(node.op(), " node '", node.name,
+                                           "'"));
+    }
+  }
+  if (fetches == nullptr) return absl::OkStatus();
+  fetches->resize(fetch_slots_.size());
+  for (size_t i = 0; i < fetch_slots_.size(); ++i) {
+    const Tensor& value = values_[fetch_slots_[i]];
+    Tensor& out = (*fetches)[i];
+    if (!out.empty() && out.dtype() == value.dtype() &&
+        out.shape() == value.shape() && !out.SharesBufferWith(value)) {
+      NABLA_RETURN_IF_ERROR(out.CopyFrom(value));
+    } else {
+      out = value.Clone();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(
+    absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
+    absl::Span<const NodeOutput> fetches, absl::Span<const NodeOutput> targets) {
+  std::string key;
+  std::vector<FeedSpec> feed_specs;
+  std::vector<Tensor> feed_values;
+  for (const auto& [ref, value] : feeds) {
+    absl::StrAppend(&key, ref.node, ":", ref.index, "=", value.DebugString(),
+                    ";");
+    feed_specs.push_back(FeedSpec{ref, value.shape()});
+    feed_values.push_back(value);
+  }
+  absl::StrAppend(&key, "|");
+  for (NodeOutput f : fetches) absl::StrAppend(&key, f.node, ":", f.index, ";");
+  absl::StrAppend(&key, "|");
+  for (NodeOutput t : targets) absl::StrAppend(&key, t.node, ":", t.index, ";");
+
+  Plan*& plan = plan_cache_[key];
+  if (plan == nullptr) {
+    absl::StatusOr<Plan*> compiled = Compile(feed_specs, fetches, targets);
+    if (!compiled.ok()) {
+      plan_cache_.erase(key);
+      return compiled.status();
+    }
+    plan = *compiled;
+  }
+  std::vector<Tensor> outputs;
+  NABLA_RETURN_IF_ERROR(plan->Run(feed_values, &outputs));
+  return outputs;
+}
+
+}  // namespace nabla

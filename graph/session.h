@@ -1,0 +1,119 @@
+// Session and Plan: running graphs.
+//
+// A Session owns a graph and the values of its variables. Compile() turns a
+// request (which values are fed, which are fetched, which nodes must run)
+// into a Plan: the needed nodes in an order that respects in-place variable
+// updates, shapes resolved for the fed batch, kernels prepared and buffers
+// assigned by liveness. Plan::Run then does no allocation and no primitive
+// creation; it can run any number of times.
+//
+//   NABLA_ASSIGN_OR_RETURN(auto session, Session::Create(graph));
+//   NABLA_ASSIGN_OR_RETURN(Plan* step, session->Compile(
+//       {{images, Shape({128, 1, 28, 28})}, {labels, Shape({128})}},
+//       /*fetches=*/{loss}, /*targets=*/{train}));
+//   std::vector<Tensor> out;
+//   NABLA_RETURN_IF_ERROR(step->Run({batch_images, batch_labels}, &out));
+//
+// Session::Run does the same in one call, compiling on first use and
+// reusing the plan while the fed shapes stay the same.
+
+#ifndef NABLA_GRAPH_SESSION_H_
+#define NABLA_GRAPH_SESSION_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/tensor.h"
+#include "graph/graph.h"
+#include "graph/op_registry.h"
+#include "graph/variables.h"
+
+namespace nabla {
+
+// FeedSpec: a placeholder and the shape of the tensors that will be fed to
+// it (its unknown dimensions resolved).
+struct FeedSpec {
+  NodeOutput placeholder;
+  Shape shape;
+};
+
+// PlanStats describes a compiled plan, for tests and benchmarks.
+struct PlanStats {
+  int num_steps = 0;
+  // Bytes of the buffers the plan allocated for intermediate values, and
+  // what one buffer per value would have needed.
+  size_t arena_bytes = 0;
+  size_t unshared_bytes = 0;
+};
+
+class Plan {
+ public:
+  // Runs the plan. `feeds` are given in the order of the FeedSpecs it was
+  // compiled with, each of exactly the compiled shape and the placeholder's
+  // dtype. `fetches` receives one tensor per compiled fetch; tensors already
+  // there are overwritten in place when dtype and shape match, so a caller
+  // that passes the same vector every step allocates nothing. Fed tensors
+  // are read, never written.
+  absl::Status Run(absl::Span<const Tensor> feeds, std::vector<Tensor>* fetches);
+
+  const PlanStats& stats() const { return stats_; }
+
+ private:
+  friend class Session;
+  struct Step {
+    int node;
+    std::unique_ptr<Kernel> kernel;
+    std::vector<int> inputs;   // value slots
+    std::vector<int> outputs;  // value slots
+  };
+
+  const Graph* graph_ = nullptr;
+  std::vector<Step> steps_;
+  std::vector<Tensor> values_;
+  std::vector<int> feed_slots_;
+  std::vector<TensorSpec> feed_specs_;
+  std::vector<int> fetch_slots_;
+  PlanStats stats_;
+};
+
+class Session {
+ public:
+  // Creates a session over `graph` and gives every Variable its initial
+  // value.
+  static absl::StatusOr<std::unique_ptr<Session>> Create(Graph graph);
+
+  // Compiles a plan; the session owns it and keeps it as long as the
+  // session lives. Every placeholder the fetches and targets depend on must
+  // be fed.
+  absl::StatusOr<Plan*> Compile(absl::Span<const FeedSpec> feeds,
+                                absl::Span<const NodeOutput> fetches,
+                                absl::Span<const NodeOutput> targets = {});
+
+  // Runs the graph once: compiles (or reuses) a plan for these feeds' shapes
+  // and returns fresh copies of the fetched values.
+  absl::StatusOr<std::vector<Tensor>> Run(
+      absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
+      absl::Span<const NodeOutput> fetches,
+      absl::Span<const NodeOutput> targets = {});
+
+  const Graph& graph() const { return graph_; }
+  VariableStore& variables() { return variables_; }
+  const VariableStore& variables() const { return variables_; }
+
+ private:
+  explicit Session(Graph graph) : graph_(std::move(graph)) {}
+
+  Graph graph_;
+  VariableStore variables_;
+  std::vector<std::unique_ptr<Plan>> plans_;
+  absl::flat_hash_map<std::string, Plan*> plan_cache_;
+};
+
+}  // namespace nabla
+
+#endif  // NABLA_GRAPH_SESSION_H_

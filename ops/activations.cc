@@ -1,0 +1,183 @@
+// Relu, Sigmoid, Tanh, LeakyRelu and their gradients.
+
+#include "ops/activations.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+#include "graph/op_registry.h"
+#include "ops/dnnl_util.h"
+
+namespace nabla {
+namespace {
+
+using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
+using dnnl::algorithm;
+
+// Every eltwise primitive works on the tensor as one flat vector.
+dnnl::memory::desc FlatDesc(const Shape& shape) {
+  return PlainDesc(Shape({shape.NumElements()}));
+}
+
+class EltwiseForwardKernel : public Kernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
+                                                        algorithm alg,
+                                                        float alpha) {
+    auto k = std::make_unique<EltwiseForwardKernel>();
+    if (c.input_shape(0).NumElements() == 0) return std::unique_ptr<Kernel>(std::move(k));
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      auto desc = FlatDesc(c.input_shape(0));
+      dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg,
+                                    desc, alpha, 0.f);
+      dnnl::eltwise_forward::primitive_desc pd(d, CpuEngine());
+      k->primitive_ = dnnl::eltwise_forward(pd);
+      k->src_ = UnboundMemory(desc);
+      k->dst_ = UnboundMemory(desc);
+    }));
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    if (!primitive_) return absl::OkStatus();
+    Bind(src_, args.input(0));
+    Bind(dst_, args.output(0));
+    primitive_.execute(CpuStream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    return absl::OkStatus();
+  }
+
+ private:
+  dnnl::eltwise_forward primitive_;
+  dnnl::memory src_, dst_;
+};
+
+// Inputs: dy, y. Uses the *_use_dst_for_bwd algorithm, whose forward
+// primitive descriptor serves only as the backward's hint.
+class EltwiseBackwardKernel : public Kernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
+                                                        algorithm alg,
+                                                        float alpha) {
+    auto k = std::make_unique<EltwiseBackwardKernel>();
+    if (c.input_shape(0).NumElements() == 0) return std::unique_ptr<Kernel>(std::move(k));
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      auto desc = FlatDesc(c.input_shape(0));
+      dnnl::eltwise_forward::desc fwd(dnnl::prop_kind::forward_training, alg,
+                                      desc, alpha, 0.f);
+      dnnl::eltwise_forward::primitive_desc fwd_pd(fwd, CpuEngine());
+      dnnl::eltwise_backward::desc bwd(alg, desc, desc, alpha, 0.f);
+      dnnl::eltwise_backward::primitive_desc pd(bwd, CpuEngine(), fwd_pd);
+      k->primitive_ = dnnl::eltwise_backward(pd);
+      k->diff_dst_ = UnboundMemory(desc);
+      k->dst_ = UnboundMemory(desc);
+      k->diff_src_ = UnboundMemory(desc);
+    }));
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    if (!primitive_) return absl::OkStatus();
+    Bind(diff_dst_, args.input(0));
+    Bind(dst_, args.input(1));
+    Bind(diff_src_, args.output(0));
+    primitive_.execute(CpuStream(), {{DNNL_ARG_DIFF_DST, diff_dst_},
+                                     {DNNL_ARG_DST, dst_},
+                                     {DNNL_ARG_DIFF_SRC, diff_src_}});
+    return absl::OkStatus();
+  }
+
+ private:
+  dnnl::eltwise_backward primitive_;
+  dnnl::memory diff_dst_, dst_, diff_src_;
+};
+
+float AlphaOf(const AttrReader& attrs) {
+  return attrs.attrs().count("alpha") ? attrs.GetFloat("alpha") : 0.f;
+}
+
+SpecList ActivationShapeFn(const ShapeContext& c) {
+  if (c.attrs().count("alpha") && !(c.GetFloat("alpha") >= 0.f)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "alpha must be >= 0, got ", c.GetFloat("alpha")));
+  }
+  return std::vector<TensorSpec>{c.input(0)};
+}
+
+SpecList GradShapeFn(const ShapeContext& c) {
+  if (c.input(0).shape.rank() != c.input(1).shape.rank() ||
+      !c.input(0).shape.IsCompatibleWith(c.input(1).shape)) {
+    return absl::InvalidArgumentError("dy and y must have the same shape");
+  }
+  return ActivationShapeFn(c);
+}
+
+// One activation: the forward op `name` on `forward_alg`, and its gradient
+// op `name`Grad on the dst-based backward algorithm.
+void RegisterActivation(const std::string& name, algorithm forward_alg,
+                        algorithm backward_alg, bool has_alpha) {
+  std::string grad_name = name + "Grad";
+  OpSchema forward(name);
+  forward.Input("x").Output("y").SetShapeFn(ActivationShapeFn);
+  OpSchema backward(grad_name);
+  backward.Input("dy").Input("y").Output("dx").SetShapeFn(GradShapeFn);
+  if (has_alpha) {
+    forward.Attr("alpha", AttrType::kFloat, FloatAttr(0.2f));
+    backward.Attr("alpha", AttrType::kFloat, FloatAttr(0.2f));
+  }
+  forward.SetKernel([forward_alg](const KernelContext& c) {
+    return EltwiseForwardKernel::Create(c, forward_alg, AlphaOf(c));
+  });
+  forward.SetGradient([grad_name, has_alpha](const GradContext& g) -> GradResult {
+    AttrMap attrs;
+    if (has_alpha) attrs["alpha"] = FloatAttr(g.GetFloat("alpha"));
+    return std::vector<Output>{g.builder()->AddOp1(
+        grad_name, {g.dy(0), g.y(0)}, std::move(attrs),
+        g.builder()->UniqueName(g.GradName(grad_name)))};
+  });
+  backward.SetKernel([backward_alg](const KernelContext& c) {
+    return EltwiseBackwardKernel::Create(c, backward_alg, AlphaOf(c));
+  });
+  backward.IsGradientOp();
+  OpRegistry::Global().Register(std::move(forward));
+  OpRegistry::Global().Register(std::move(backward));
+}
+
+const bool kRegistered = [] {
+  RegisterActivation("Relu", algorithm::eltwise_relu,
+                     algorithm::eltwise_relu_use_dst_for_bwd, false);
+  RegisterActivation("LeakyRelu", algorithm::eltwise_relu,
+                     algorithm::eltwise_relu_use_dst_for_bwd, true);
+  RegisterActivation("Sigmoid", algorithm::eltwise_logistic,
+                     algorithm::eltwise_logistic_use_dst_for_bwd, false);
+  RegisterActivation("Tanh", algorithm::eltwise_tanh,
+                     algorithm::eltwise_tanh_use_dst_for_bwd, false);
+  return true;
+}();
+
+}  // namespace
+
+Output Relu(Output x, absl::string_view name) {
+  return MakeOp("Relu", {x}, {}, name);
+}
+Output Sigmoid(Output x, absl::string_view name) {
+  return MakeOp("Sigmoid", {x}, {}, name);
+}
+Output Tanh(Output x, absl::string_view name) {
+  return MakeOp("Tanh", {x}, {}, name);
+}
+Output LeakyRelu(Output x, float alpha, absl::string_view name) {
+  return MakeOp("LeakyRelu", {x}, {{"alpha", FloatAttr(alpha)}}, name);
+}
+Output ReluGrad(Output dy, Output y, absl::string_view name) {
+  return MakeOp("ReluGrad", {dy, y}, {}, name);
+}
+Output SigmoidGrad(Output dy, Output y, absl::string_view name) {
+  return MakeOp("SigmoidGrad", {dy, y}, {}, name);
+}
+Output TanhGrad(Output dy, Output y, absl::string_view name) {
+  return MakeOp("TanhGrad", {dy, y}, {}, name);
+}
+Output LeakyReluGrad(Output dy, Output y, float alpha, absl::string_view name) {
+  return MakeOp("LeakyReluGrad", {dy, y}, {{"alpha", FloatAttr(alpha)}}, name);
+}
+
+}  // namespace nabla

@@ -1,0 +1,73 @@
+// Helpers shared by the kernels in ops/: oneDNN memory descriptors for
+// nabla's plain row-major tensors, and memory objects bound to tensors at
+// run time.
+
+#ifndef NABLA_OPS_DNNL_UTIL_H_
+#define NABLA_OPS_DNNL_UTIL_H_
+
+#include <string>
+#include <unordered_map>
+
+#include "absl/status/status.h"
+#include "core/dnnl_context.h"
+#include "core/shape.h"
+#include "core/tensor.h"
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace nabla {
+
+using dnnl_dims = dnnl::memory::dims;
+using dnnl_tag = dnnl::memory::format_tag;
+using dnnl_dt = dnnl::memory::data_type;
+
+// The dims of a shape; a scalar becomes {1}, since oneDNN has no rank 0.
+dnnl_dims DnnlDims(const Shape& shape);
+
+dnnl_dt DnnlType(DType dtype);
+
+// A row-major (plain) descriptor for `shape`.
+dnnl::memory::desc PlainDesc(const Shape& shape, DType dtype = DType::kF32);
+
+// A memory object with no buffer yet; Bind() points it at a tensor.
+dnnl::memory UnboundMemory(const dnnl::memory::desc& desc);
+
+inline void Bind(const dnnl::memory& memory, const Tensor& tensor) {
+  memory.set_data_handle(tensor.raw_data());
+}
+
+// Fails with kInternal if `pd` fell back to a reference implementation,
+// which would run orders of magnitude slower without any other sign.
+absl::Status RequireOptimizedImpl(const dnnl::primitive_desc_base& pd,
+                                  absl::string_view what);
+
+// A layout conversion decided at compile time: between a tensor's plain
+// layout and the layout a primitive chose. When the layouts agree it does
+// nothing and memory() is the plain memory itself.
+class LayoutBridge {
+ public:
+  LayoutBridge() = default;
+  // `plain` is the tensor's descriptor; `chosen` the primitive's.
+  // `to_chosen` says which way data flows when Run() is called.
+  LayoutBridge(const dnnl::memory::desc& plain,
+               const dnnl::memory::desc& chosen, bool to_chosen);
+
+  bool needed() const { return needed_; }
+  // The memory the primitive uses.
+  const dnnl::memory& memory() const { return needed_ ? chosen_ : plain_; }
+  // Binds the plain side to a tensor.
+  void Bind(const Tensor& tensor) { plain_.set_data_handle(tensor.raw_data()); }
+  // Converts, if the layouts differ.
+  void Run(dnnl::stream& stream);
+
+ private:
+  bool needed_ = false;
+  bool to_chosen_ = true;
+  dnnl::memory plain_;
+  dnnl::memory chosen_;
+  Tensor scratch_;  // owns chosen_'s buffer
+  dnnl::reorder reorder_;
+};
+
+}  // namespace nabla
+
+#endif  // NABLA_OPS_DNNL_UTIL_H_

@@ -1,0 +1,11 @@
+// Every op function of nabla, for code that builds models.
+
+#ifndef NABLA_OPS_OPS_H_
+#define NABLA_OPS_OPS_H_
+
+#include "ops/activations.h"  // IWYU pragma: export
+#include "ops/arith.h"        // IWYU pragma: export
+#include "ops/dense.h"        // IWYU pragma: export
+#include "ops/shape_ops.h"    // IWYU pragma: export
+
+#endif  // NABLA_OPS_OPS_H_
