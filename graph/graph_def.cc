@@ -14,6 +14,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 
 namespace nabla {
@@ -145,6 +147,18 @@ absl::StatusOr<Graph> FromGraphDef(const proto::GraphDef& def,
   return graph;
 }
 
+std::string SerializeDeterministically(
+    const google::protobuf::MessageLite& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
 GraphFormat FormatForPath(absl::string_view path) {
   return absl::EndsWith(path, ".pbtxt") || absl::EndsWith(path, ".txt")
              ? GraphFormat::kText
@@ -209,9 +223,12 @@ absl::Status SaveGraph(const Graph& graph, const std::string& path,
                        GraphFormat format) {
   proto::GraphDef def = ToGraphDef(graph);
   std::string contents;
-  bool ok = format == GraphFormat::kText
-                ? google::protobuf::TextFormat::PrintToString(def, &contents)
-                : def.SerializeToString(&contents);
+  bool ok = true;
+  if (format == GraphFormat::kText) {
+    ok = google::protobuf::TextFormat::PrintToString(def, &contents);
+  } else {
+    contents = SerializeDeterministically(def);
+  }
   if (!ok) {
     return absl::InternalError(
         absl::StrCat("cannot serialize the graph for '", path, "'"));

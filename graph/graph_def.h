@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "graph/graph.h"
+#include "google/protobuf/message_lite.h"
 #include "proto/graph.pb.h"
 
 namespace nabla {
@@ -41,6 +42,10 @@ absl::StatusOr<Graph> LoadGraph(const std::string& path,
                                 GraphOptions options = {});
 absl::StatusOr<Graph> LoadGraph(const std::string& path, GraphFormat format,
                                 GraphOptions options = {});
+
+// Binary serialization with map entries in key order, so that the same
+// graph or checkpoint always gives the same bytes.
+std::string SerializeDeterministically(const google::protobuf::MessageLite& message);
 
 // Whole-file helpers shared with checkpoints. WriteFileAtomically writes a
 // temporary file beside `path`, fsyncs it and renames it over `path`, so a
