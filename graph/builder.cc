@@ -4,13 +4,20 @@
 
 namespace nabla {
 
-const TensorSpec& Output::spec() const { return builder_->graph().spec(ref_); }
+const TensorSpec& Output::spec() const {
+  // An invalid Output (from a failed call) has an empty spec rather than
+  // crashing code that inspects it before checking the builder's status.
+  static const TensorSpec* const kInvalid = new TensorSpec();
+  return valid() ? builder_->graph().spec(ref_) : *kInvalid;
+}
 
 const Shape& Output::shape() const { return spec().shape; }
 
 DType Output::dtype() const { return spec().dtype; }
 
-std::string Output::name() const { return builder_->graph().OutputName(ref_); }
+std::string Output::name() const {
+  return valid() ? builder_->graph().OutputName(ref_) : "<invalid>";
+}
 
 GraphBuilder::GraphBuilder(GraphOptions options) : graph_(options) {}
 

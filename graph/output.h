@@ -43,7 +43,8 @@ class Output {
   NodeOutput ref() const { return ref_; }
   operator NodeOutput() const { return ref_; }  // NOLINT: a handle is a ref
 
-  // What shape inference knows of the value. Only for valid Outputs.
+  // What shape inference knows of the value; an invalid Output has dtype
+  // kInvalid and a scalar shape.
   const TensorSpec& spec() const;
   const Shape& shape() const;
   DType dtype() const;

@@ -215,7 +215,10 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
   }
 
   for (const FeedSpec& feed : feeds) {
-    plan->feed_slots_.push_back(slot(feed.placeholder));
+    // A feed nothing needs is checked but otherwise ignored (slot -1).
+    plan->feed_slots_.push_back(needed[feed.placeholder.node]
+                                    ? slot(feed.placeholder)
+                                    : -1);
     plan->feed_specs_.push_back(
         TensorSpec{g.spec(feed.placeholder).dtype, feed.shape});
   }
@@ -313,7 +316,7 @@ absl::Status Plan::Run(absl::Span<const Tensor> feeds,
           "feed ", i, " is ", feeds[i].DebugString(), " but the plan was "
           "compiled for ", expected.ToString()));
     }
-    values_[feed_slots_[i]] = feeds[i];
+    if (feed_slots_[i] >= 0) values_[feed_slots_[i]] = feeds[i];
   }
   for (Step& step : steps_) {
     absl::Status status;
