@@ -120,6 +120,8 @@ TEST(GraphBuilderTest, OpOnInvalidOutputReturnsInvalid) {
   Output nothing;
   EXPECT_FALSE(Relu(nothing).valid());
   EXPECT_FALSE(Add(nothing, nothing).valid());
+  EXPECT_EQ(nothing.dtype(), DType::kInvalid);
+  EXPECT_EQ(nothing.name(), "<invalid>");
 }
 
 TEST(GraphBuilderTest, RejectsAbsurdSizes) {
