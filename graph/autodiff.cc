@@ -25,8 +25,44 @@ absl::StatusOr<std::vector<Output>> Gradients(Output loss,
   if (!loss.valid()) {
     return absl::InvalidArgumentError("Gradients: the loss is not a valid value");
   }
+  NABLA_RETURN_IF_ERROR(loss.builder()->status());
+  if (loss.dtype() != DType::kF32 || loss.shape().rank() != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Gradients: the loss '", loss.name(), "' must be an f32 scalar, not ",
+        loss.spec().ToString()));
+  }
   GraphBuilder* b = loss.builder();
+  Output ones = b->Scalar(
+      1.0f, b->UniqueName(absl::StrCat(
+                b->graph().node(loss.ref().node).name, "_grad/ones")));
+  return Gradients({loss}, {ones}, wrt);
+}
+
+absl::StatusOr<std::vector<Output>> Gradients(absl::Span<const Output> ys,
+                                              absl::Span<const Output> grad_ys,
+                                              absl::Span<const Output> wrt) {
+  if (ys.empty() || ys.size() != grad_ys.size()) {
+    return absl::InvalidArgumentError(
+        "Gradients: give one initial gradient for each of at least one value");
+  }
+  GraphBuilder* b = ys[0].builder();
+  if (b == nullptr) {
+    return absl::InvalidArgumentError("Gradients: ys[0] is not a valid value");
+  }
   NABLA_RETURN_IF_ERROR(b->status());
+  for (size_t i = 0; i < ys.size(); ++i) {
+    if (!ys[i].valid() || ys[i].builder() != b || !grad_ys[i].valid() ||
+        grad_ys[i].builder() != b) {
+      return absl::InvalidArgumentError(
+          "Gradients: ys and grad_ys must be valid values of one builder");
+    }
+    if (!(ys[i].spec() == grad_ys[i].spec())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Gradients: initial gradient '", grad_ys[i].name(), "' is ",
+          grad_ys[i].spec().ToString(), " but '", ys[i].name(), "' is ",
+          ys[i].spec().ToString()));
+    }
+  }
   for (const Output& x : wrt) {
     if (!x.valid() || x.builder() != b) {
       return absl::InvalidArgumentError(
@@ -34,13 +70,9 @@ absl::StatusOr<std::vector<Output>> Gradients(Output loss,
           "valid value of the loss's builder");
     }
   }
-  if (loss.dtype() != DType::kF32 || loss.shape().rank() != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Gradients: the loss '", loss.name(), "' must be an f32 scalar, not ",
-        loss.spec().ToString()));
-  }
 
-  const int last = loss.ref().node;
+  int last = 0;
+  for (const Output& y : ys) last = std::max(last, y.ref().node);
   // Nodes on a path from some x in `wrt` to the loss.
   std::vector<bool> from_wrt(last + 1, false);
   for (const Output& x : wrt) {
@@ -52,16 +84,16 @@ absl::StatusOr<std::vector<Output>> Gradients(Output loss,
     }
   }
   std::vector<bool> to_loss(last + 1, false);
-  to_loss[last] = true;
+  for (const Output& y : ys) to_loss[y.ref().node] = true;
   for (int id = last; id >= 0; --id) {
     if (!to_loss[id]) continue;
     for (NodeOutput in : b->graph().node(id).inputs) to_loss[in.node] = true;
   }
 
   absl::flat_hash_map<NodeOutput, std::vector<Output>> pending;
-  pending[loss.ref()].push_back(
-      b->Scalar(1.0f, b->UniqueName(absl::StrCat(
-                          b->graph().node(last).name, "_grad/ones"))));
+  for (size_t i = 0; i < ys.size(); ++i) {
+    pending[ys[i].ref()].push_back(grad_ys[i]);
+  }
 
   for (int id = last; id >= 0; --id) {
     if (!from_wrt[id] || !to_loss[id]) continue;

@@ -31,6 +31,14 @@ namespace nabla {
 absl::StatusOr<std::vector<Output>> Gradients(Output loss,
                                               absl::Span<const Output> wrt);
 
+// The general form: the gradients of sum_i <ys[i], grad_ys[i]> with respect
+// to `wrt`, where each grad_ys[i] has ys[i]'s dtype and shape. With grad_ys
+// a placeholder this builds exactly an op's backward pass (the benchmarks
+// time backward ops this way).
+absl::StatusOr<std::vector<Output>> Gradients(absl::Span<const Output> ys,
+                                              absl::Span<const Output> grad_ys,
+                                              absl::Span<const Output> wrt);
+
 }  // namespace nabla
 
 #endif  // NABLA_GRAPH_AUTODIFF_H_

@@ -52,60 +52,87 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
                                        absl::Span<const NodeOutput> targets) {
   const Graph& g = graph_;
   const int n = g.num_nodes();
-  for (const FeedSpec& feed : feeds) {
-    NABLA_RETURN_IF_ERROR(CheckRef(g, feed.placeholder, "a feed"));
-    if (g.node(feed.placeholder.node).op() != "Placeholder") {
+  // Fed values, by reference: a fed value is never computed, so whatever
+  // only it needs is pruned (this is how benchmarks time backward ops
+  // alone, feeding the forward outputs).
+  absl::flat_hash_map<NodeOutput, int> feed_index;
+  for (int i = 0; i < static_cast<int>(feeds.size()); ++i) {
+    const FeedSpec& feed = feeds[i];
+    NABLA_RETURN_IF_ERROR(CheckRef(g, feed.value, "a feed"));
+    if (g.node(feed.value.node).op() == "Variable") {
       return absl::InvalidArgumentError(absl::StrCat(
-          "only placeholders can be fed; '",
-          RefName(g, feed.placeholder), "' is a ",
-          g.node(feed.placeholder.node).op()));
+          "variable '", RefName(g, feed.value),
+          "' cannot be fed; assign it through Session::variables()"));
+    }
+    const TensorSpec& declared = g.spec(feed.value);
+    if (!feed.shape.IsFullyDefined() ||
+        !feed.shape.IsCompatibleWith(declared.shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          g.node(feed.value.node).op() == "Placeholder" ? "placeholder '"
+                                                        : "value '",
+          RefName(g, feed.value), "' is ", declared.ToString(),
+          "; cannot feed shape ", feed.shape.ToString()));
+    }
+    if (!feed_index.emplace(feed.value, i).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", RefName(g, feed.value), "' is fed twice"));
     }
   }
+  auto is_fed = [&](NodeOutput ref) { return feed_index.contains(ref); };
   for (NodeOutput f : fetches) NABLA_RETURN_IF_ERROR(CheckRef(g, f, "a fetch"));
   for (NodeOutput t : targets) {
     NABLA_RETURN_IF_ERROR(CheckRef(g, t, "a target"));
   }
 
-  // The nodes the request needs.
+  // The nodes the request needs: everything fetches and targets depend on,
+  // stopping at fed values.
   std::vector<bool> needed(n, false);
   std::vector<int> stack;
-  for (NodeOutput f : fetches) stack.push_back(f.node);
+  for (NodeOutput f : fetches) {
+    if (!is_fed(f)) stack.push_back(f.node);
+  }
   for (NodeOutput t : targets) stack.push_back(t.node);
   while (!stack.empty()) {
     int id = stack.back();
     stack.pop_back();
     if (needed[id]) continue;
     needed[id] = true;
-    for (NodeOutput in : g.node(id).inputs) stack.push_back(in.node);
+    for (NodeOutput in : g.node(id).inputs) {
+      if (!is_fed(in)) stack.push_back(in.node);
+    }
+  }
+  for (const FeedSpec& feed : feeds) {
+    if (needed[feed.value.node] &&
+        g.node(feed.value.node).op() != "Placeholder") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot feed '", RefName(g, feed.value), "': node '",
+          g.node(feed.value.node).name,
+          "' must run anyway for another of its outputs"));
+    }
   }
 
   // Shapes with the fed sizes in place of unknown dimensions.
-  std::vector<const Shape*> fed_shape(n, nullptr);
-  for (const FeedSpec& feed : feeds) {
-    const TensorSpec& declared = g.spec(feed.placeholder);
-    if (!feed.shape.IsFullyDefined() ||
-        !feed.shape.IsCompatibleWith(declared.shape)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "placeholder '", g.node(feed.placeholder.node).name, "' is ",
-          declared.ToString(), "; cannot feed shape ", feed.shape.ToString()));
-    }
-    fed_shape[feed.placeholder.node] = &feed.shape;
-  }
+  auto fed_spec = [&](NodeOutput ref) {
+    return TensorSpec{g.spec(ref).dtype, feeds[feed_index.at(ref)].shape};
+  };
   std::vector<std::vector<TensorSpec>> specs(n);
+  auto input_spec = [&](NodeOutput in) {
+    return is_fed(in) ? fed_spec(in) : specs[in.node][in.index];
+  };
   for (int id = 0; id < n; ++id) {
     if (!needed[id]) continue;
     const Node& node = g.node(id);
     if (node.op() == "Placeholder") {
-      if (fed_shape[id] == nullptr) {
+      if (!is_fed(NodeOutput{id, 0})) {
         return absl::InvalidArgumentError(absl::StrCat(
             "placeholder '", node.name, "' ", node.outputs[0].ToString(),
             " must be fed to compute what was asked for"));
       }
-      specs[id] = {TensorSpec{node.outputs[0].dtype, *fed_shape[id]}};
+      needed[id] = false;  // its value comes from the feed
       continue;
     }
     std::vector<TensorSpec> inputs;
-    for (NodeOutput in : node.inputs) inputs.push_back(specs[in.node][in.index]);
+    for (NodeOutput in : node.inputs) inputs.push_back(input_spec(in));
     absl::StatusOr<std::vector<TensorSpec>> outputs = InferOutputs(
         *node.schema, node.name, node.attrs, inputs, g.options().max_elements);
     if (!outputs.ok()) {
@@ -127,6 +154,7 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
   for (int id = 0; id < n; ++id) {
     if (!needed[id]) continue;
     for (NodeOutput in : g.node(id).inputs) {
+      if (is_fed(in)) continue;
       add_edge(in.node, id);
       readers[in.node].push_back(id);
     }
@@ -176,16 +204,25 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
     }
   }
 
+  // Value slots: the feeds first, then every output of every node run.
   auto plan = absl::WrapUnique(new Plan());
   plan->graph_ = &graph_;
+  int num_slots = static_cast<int>(feeds.size());
   std::vector<int> slot_base(n, -1);
-  int num_slots = 0;
   for (int id : order) {
     slot_base[id] = num_slots;
     num_slots += static_cast<int>(specs[id].size());
   }
-  auto slot = [&](NodeOutput ref) { return slot_base[ref.node] + ref.index; };
+  auto slot = [&](NodeOutput ref) {
+    auto it = feed_index.find(ref);
+    return it != feed_index.end() ? it->second : slot_base[ref.node] + ref.index;
+  };
   plan->values_.resize(num_slots);
+  for (int i = 0; i < static_cast<int>(feeds.size()); ++i) {
+    plan->feed_slots_.push_back(i);
+    plan->feed_specs_.push_back(
+        TensorSpec{g.spec(feeds[i].value).dtype, feeds[i].shape});
+  }
 
   std::vector<bool> used(num_slots, false);
   std::vector<int> last_use(num_slots, -1);
@@ -212,15 +249,6 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
     for (NodeOutput in : node.inputs) {
       last_use[slot(in)] = std::max(last_use[slot(in)], out_last);
     }
-  }
-
-  for (const FeedSpec& feed : feeds) {
-    // A feed nothing needs is checked but otherwise ignored (slot -1).
-    plan->feed_slots_.push_back(needed[feed.placeholder.node]
-                                    ? slot(feed.placeholder)
-                                    : -1);
-    plan->feed_specs_.push_back(
-        TensorSpec{g.spec(feed.placeholder).dtype, feed.shape});
   }
 
   // Buffers by liveness: a value's buffer returns to the pool after its last
@@ -277,24 +305,20 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
       if (last_use[s] < pos) release(s);
     }
 
-    if (node.op() != "Placeholder") {
-      std::vector<TensorSpec> inputs;
-      for (NodeOutput in : node.inputs) {
-        inputs.push_back(specs[in.node][in.index]);
-      }
-      std::vector<bool> output_used;
-      for (int s : step.outputs) output_used.push_back(used[s]);
-      KernelContext context(node.op(), node.name, &node.attrs, inputs,
-                            specs[id], std::move(output_used), &variables_);
-      absl::StatusOr<std::unique_ptr<Kernel>> kernel =
-          node.schema->kernel_factory()(context);
-      if (!kernel.ok()) {
-        return Annotate(kernel.status(),
-                        DescribeNode(node.op(), node.name, inputs));
-      }
-      step.kernel = *std::move(kernel);
-      plan->steps_.push_back(std::move(step));
+    std::vector<TensorSpec> inputs;
+    for (NodeOutput in : node.inputs) inputs.push_back(input_spec(in));
+    std::vector<bool> output_used;
+    for (int s : step.outputs) output_used.push_back(used[s]);
+    KernelContext context(node.op(), node.name, &node.attrs, inputs, specs[id],
+                          std::move(output_used), &variables_);
+    absl::StatusOr<std::unique_ptr<Kernel>> kernel =
+        node.schema->kernel_factory()(context);
+    if (!kernel.ok()) {
+      return Annotate(kernel.status(),
+                      DescribeNode(node.op(), node.name, inputs));
     }
+    step.kernel = *std::move(kernel);
+    plan->steps_.push_back(std::move(step));
   }
   plan->stats_.num_steps = static_cast<int>(plan->steps_.size());
   plans_.push_back(std::move(plan));
@@ -316,7 +340,7 @@ absl::Status Plan::Run(absl::Span<const Tensor> feeds,
           "feed ", i, " is ", feeds[i].DebugString(), " but the plan was "
           "compiled for ", expected.ToString()));
     }
-    if (feed_slots_[i] >= 0) values_[feed_slots_[i]] = feeds[i];
+    values_[feed_slots_[i]] = feeds[i];
   }
   for (Step& step : steps_) {
     absl::Status status;

@@ -35,10 +35,12 @@
 
 namespace nabla {
 
-// FeedSpec: a placeholder and the shape of the tensors that will be fed to
-// it (its unknown dimensions resolved).
+// FeedSpec: a value to be fed and the shape of the tensors that will be fed
+// to it (its unknown dimensions resolved). Usually a placeholder; any other
+// value but a variable can be fed too, and is then not computed, nor is
+// anything only it needs.
 struct FeedSpec {
-  NodeOutput placeholder;
+  NodeOutput value;
   Shape shape;
 };
 
@@ -89,7 +91,8 @@ class Session {
 
   // Compiles a plan; the session owns it and keeps it as long as the
   // session lives. Every placeholder the fetches and targets depend on must
-  // be fed.
+  // be fed; feeding a node's output while another of its outputs is needed
+  // is an error.
   absl::StatusOr<Plan*> Compile(absl::Span<const FeedSpec> feeds,
                                 absl::Span<const NodeOutput> fetches,
                                 absl::Span<const NodeOutput> targets = {});

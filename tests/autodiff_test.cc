@@ -67,6 +67,28 @@ TEST(AutodiffTest, ReductionsOverAxes) {
       {RandomTensor({2, 3, 4}, 8)}, {0});
 }
 
+TEST(AutodiffTest, InitialGradientsGiveTheBackwardPassAlone) {
+  GraphBuilder b;
+  Output x = b.Placeholder("x", {3});
+  Output y = Tanh(x, "y");
+  Output dy = b.Placeholder("dy", {3});
+  NABLA_ASSERT_OK_AND_ASSIGN(auto grads, Gradients({y}, {dy}, {x}));
+  NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(*b.Build()));
+  // Feeding y prunes the forward Tanh: only TanhGrad runs.
+  NABLA_ASSERT_OK_AND_ASSIGN(
+      Plan * plan, session->Compile({{y, Shape({3})}, {dy, Shape({3})}}, {grads[0]}));
+  EXPECT_EQ(plan->stats().num_steps, 1);
+  std::vector<Tensor> out;
+  NABLA_ASSERT_OK(plan->Run({Tensor::FromVector<float>({3}, {0, 0.5, -0.5}),
+                             Tensor::FromVector<float>({3}, {1, 2, 3})},
+                            &out));
+  ExpectTensorNear(out[0], {3}, {1, 2 * 0.75, 3 * 0.75}, 1e-6, 1e-6);
+  Output wrong = b.Placeholder("wrong", {4});
+  EXPECT_THAT(Gradients({y}, {wrong}, {x}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("initial gradient 'wrong' is f32[4] but 'y' is f32[3]")));
+}
+
 TEST(AutodiffTest, LossMustBeScalar) {
   GraphBuilder b;
   Output x = b.Placeholder("x", {3});

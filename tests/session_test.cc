@@ -128,7 +128,7 @@ TEST(SessionTest, FeedErrorsAreClear) {
                        HasSubstr("placeholder 'x' f32[?,3] must be fed")));
   EXPECT_THAT(session->Run({{w, Tensor(DType::kF32, {3})}}, {y}),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("only placeholders can be fed; 'w' is a Variable")));
+                       HasSubstr("variable 'w' cannot be fed")));
   EXPECT_THAT(session->Run({}, {NodeOutput{99, 0}}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("does not have")));
@@ -143,6 +143,27 @@ TEST(SessionTest, FeedErrorsAreClear) {
   EXPECT_THAT(plan->Run({}, &out),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("plan takes 1 feeds, got 0")));
+}
+
+TEST(SessionTest, FeedingAnIntermediateValuePrunesWhatComputesIt) {
+  GraphBuilder b;
+  Output x = b.Placeholder("x", {kUnknownDim, 2});
+  Output h = Tanh(x, "h");
+  Output y = Relu(h);
+  NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(*b.Build()));
+  // x need not be fed: h is, so Tanh does not run.
+  NABLA_ASSERT_OK_AND_ASSIGN(Plan * plan, session->Compile({{h, Shape({1, 2})}}, {y}));
+  EXPECT_EQ(plan->stats().num_steps, 1);
+  std::vector<Tensor> out;
+  NABLA_ASSERT_OK(plan->Run({Tensor::FromVector<float>({1, 2}, {-3, 4})}, &out));
+  ExpectTensorNear(out[0], {1, 2}, {0, 4});
+  // A fetched value that is fed comes back as fed.
+  NABLA_ASSERT_OK_AND_ASSIGN(
+      auto same, session->Run({{h, Tensor::FromVector<float>({1, 2}, {5, 6})}}, {h}));
+  ExpectTensorNear(same[0], {1, 2}, {5, 6});
+  EXPECT_THAT(session->Run({{h, Tensor(DType::kF32, {1, 3})}}, {y}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("value 'h' is f32[?,2]; cannot feed shape [1,3]")));
 }
 
 TEST(SessionTest, BatchSizeIsResolvedPerPlan) {
