@@ -29,6 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/dtype.h"
+#include "core/layout.h"
 #include "core/shape.h"
 #include "core/tensor.h"
 #include "graph/attr.h"
@@ -98,18 +99,36 @@ class Kernel {
   virtual absl::Status Compute(const KernelArgs& args) = 0;
 };
 
-// KernelContext is what a kernel factory sees: the node's attributes and the
-// concrete (batch-resolved) specs of its inputs and outputs.
+// KernelContext is what a kernel factory sees: the node's attributes, the
+// concrete (batch-resolved) specs of its inputs and outputs, and the
+// layouts its inputs arrive in.
+//
+// Layouts (core/layout.h): a factory that knows nothing of layouts sees only
+// plain tensors, because every input it does not ask for otherwise is
+// reordered to plain before it runs. A oneDNN kernel that can work in the
+// layout its producer chose accepts it (AcceptInputLayout), or asks for the
+// layout its primitive prefers (RequestInputLayout), and declares blocked
+// outputs (SetOutputLayout), so that values flow between primitives with
+// reorders only where two neighbours disagree.
 class KernelContext : public ShapeContext {
  public:
   KernelContext(absl::string_view op, absl::string_view node_name,
                 const AttrMap* attrs, absl::Span<const TensorSpec> inputs,
                 absl::Span<const TensorSpec> outputs,
-                std::vector<bool> output_used, VariableStore* variables)
+                std::vector<bool> output_used, VariableStore* variables,
+                std::vector<Layout> input_layouts)
       : ShapeContext(op, node_name, attrs, inputs),
         outputs_(outputs),
         output_used_(std::move(output_used)),
-        variables_(variables) {}
+        variables_(variables),
+        input_layouts_(std::move(input_layouts)) {
+    for (int i = 0; i < num_inputs(); ++i) {
+      requested_layouts_.push_back(PlainLayout(input(i).shape, input(i).dtype));
+    }
+    for (const TensorSpec& out : outputs) {
+      output_layouts_.push_back(PlainLayout(out.shape, out.dtype));
+    }
+  }
 
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
   const TensorSpec& output(int i) const { return outputs_[i]; }
@@ -119,10 +138,35 @@ class KernelContext : public ShapeContext {
   bool output_used(int i) const { return output_used_[i]; }
   VariableStore* variables() const { return variables_; }
 
+  // The layout input `i` arrives in.
+  const Layout& input_layout(int i) const { return input_layouts_[i]; }
+  bool input_is_plain(int i) const {
+    return input_layouts_[i] == PlainLayout(input(i).shape, input(i).dtype);
+  }
+  // The kernel reads input `i` in `layout` (the executor reorders into it
+  // if it arrives otherwise).
+  void RequestInputLayout(int i, const Layout& layout) const {
+    requested_layouts_[i] = layout;
+  }
+  // The kernel reads input `i` in whatever layout it arrives in.
+  void AcceptInputLayout(int i) const { requested_layouts_[i] = input_layouts_[i]; }
+  // The kernel writes output `i` in `layout`.
+  void SetOutputLayout(int i, const Layout& layout) const {
+    output_layouts_[i] = layout;
+  }
+
+  const Layout& requested_layout(int i) const { return requested_layouts_[i]; }
+  const Layout& output_layout(int i) const { return output_layouts_[i]; }
+
  private:
   absl::Span<const TensorSpec> outputs_;
   std::vector<bool> output_used_;
   VariableStore* variables_;
+  std::vector<Layout> input_layouts_;
+  // The factory's answers; mutable because factories take the context as
+  // const and answer through it.
+  mutable std::vector<Layout> requested_layouts_;
+  mutable std::vector<Layout> output_layouts_;
 };
 
 using KernelFactory =

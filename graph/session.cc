@@ -12,6 +12,31 @@
 namespace nabla {
 namespace {
 
+// Converts a value between two layouts; the executor adds one wherever a
+// kernel wants an input in another layout than its producer wrote.
+class ReorderKernel : public Kernel {
+ public:
+  ReorderKernel(const Layout& from, const Layout& to)
+      : src_(from, CpuEngine(), DNNL_MEMORY_NONE),
+        dst_(to, CpuEngine(), DNNL_MEMORY_NONE),
+        reorder_(src_, dst_) {}
+
+  absl::Status Compute(const KernelArgs& args) override {
+    src_.set_data_handle(args.input(0).raw_data());
+    dst_.set_data_handle(args.output(0).raw_data());
+    reorder_.execute(CpuStream(), src_, dst_);
+    return absl::OkStatus();
+  }
+
+ private:
+  dnnl::memory src_, dst_;
+  dnnl::reorder reorder_;
+};
+
+std::unique_ptr<Kernel> MakeReorderKernel(const Layout& from, const Layout& to) {
+  return std::make_unique<ReorderKernel>(from, to);
+}
+
 constexpr int kLiveToEnd = std::numeric_limits<int>::max();
 
 std::string RefName(const Graph& graph, NodeOutput ref) {
@@ -204,24 +229,32 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
     }
   }
 
-  // Value slots: the feeds first, then every output of every node run.
+  // Value slots: the feeds first, then every output of every node run, then
+  // the reorders the executor adds between layouts.
   auto plan = absl::WrapUnique(new Plan());
   plan->graph_ = &graph_;
-  int num_slots = static_cast<int>(feeds.size());
+  std::vector<TensorSpec> slot_spec;
+  for (const FeedSpec& feed : feeds) {
+    slot_spec.push_back(TensorSpec{g.spec(feed.value).dtype, feed.shape});
+  }
   std::vector<int> slot_base(n, -1);
   for (int id : order) {
-    slot_base[id] = num_slots;
-    num_slots += static_cast<int>(specs[id].size());
+    slot_base[id] = static_cast<int>(slot_spec.size());
+    for (const TensorSpec& spec : specs[id]) slot_spec.push_back(spec);
   }
+  const int num_slots = static_cast<int>(slot_spec.size());
   auto slot = [&](NodeOutput ref) {
     auto it = feed_index.find(ref);
     return it != feed_index.end() ? it->second : slot_base[ref.node] + ref.index;
   };
+  std::vector<Layout> slot_layout;
+  for (const TensorSpec& spec : slot_spec) {
+    slot_layout.push_back(PlainLayout(spec.shape, spec.dtype));
+  }
   plan->values_.resize(num_slots);
   for (int i = 0; i < static_cast<int>(feeds.size()); ++i) {
     plan->feed_slots_.push_back(i);
-    plan->feed_specs_.push_back(
-        TensorSpec{g.spec(feeds[i].value).dtype, feeds[i].shape});
+    plan->feed_specs_.push_back(slot_spec[i]);
   }
 
   std::vector<bool> used(num_slots, false);
@@ -239,13 +272,15 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
   }
   // A node that sets its own outputs may return views of its inputs
   // (Reshape), so its inputs live as long as its outputs.
+  std::vector<int> outputs_last_use(n, -1);
   for (int pos = static_cast<int>(order.size()) - 1; pos >= 0; --pos) {
     const Node& node = g.node(order[pos]);
-    if (!node.schema->kernel_sets_outputs()) continue;
     int out_last = -1;
     for (int k = 0; k < static_cast<int>(specs[order[pos]].size()); ++k) {
       out_last = std::max(out_last, last_use[slot_base[order[pos]] + k]);
     }
+    outputs_last_use[order[pos]] = out_last;
+    if (!node.schema->kernel_sets_outputs()) continue;
     for (NodeOutput in : node.inputs) {
       last_use[slot(in)] = std::max(last_use[slot(in)], out_last);
     }
@@ -253,72 +288,129 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
 
   // Buffers by liveness: a value's buffer returns to the pool after its last
   // reader, and later values take the smallest pooled buffer that fits.
+  const int num_positions = static_cast<int>(order.size());
+  std::vector<std::vector<int>> release_at(num_positions + 1);
+  auto schedule_release = [&](int s, int created_at) {
+    if (last_use[s] == kLiveToEnd) return;
+    release_at[std::min(std::max(last_use[s], created_at), num_positions)]
+        .push_back(s);
+  };
   std::vector<Tensor> buffers;
   std::vector<int> buffer_of(num_slots, -1);
   std::vector<int> free_buffers;
+  auto allocate = [&](int s) {
+    const TensorSpec& spec = slot_spec[s];
+    size_t bytes = std::max<size_t>(spec.shape.NumElements() * DTypeSize(spec.dtype),
+                                    LayoutBytes(slot_layout[s]));
+    plan->stats_.unshared_bytes += bytes;
+    int best = -1;
+    for (int f = 0; f < static_cast<int>(free_buffers.size()); ++f) {
+      size_t capacity = buffers[free_buffers[f]].capacity();
+      if (capacity >= bytes &&
+          (best < 0 || capacity < buffers[free_buffers[best]].capacity())) {
+        best = f;
+      }
+    }
+    int buffer;
+    if (best >= 0) {
+      buffer = free_buffers[best];
+      free_buffers.erase(free_buffers.begin() + best);
+    } else {
+      buffer = static_cast<int>(buffers.size());
+      buffers.emplace_back(DType::kU8, Shape({static_cast<int64_t>(bytes)}));
+      plan->stats_.arena_bytes += bytes;
+    }
+    buffer_of[s] = buffer;
+    plan->values_[s] = buffers[buffer].ViewAs(spec.dtype, spec.shape);
+  };
   auto release = [&](int s) {
     if (buffer_of[s] >= 0) {
       free_buffers.push_back(buffer_of[s]);
       buffer_of[s] = -1;
     }
   };
-  for (int pos = 0; pos < static_cast<int>(order.size()); ++pos) {
+  // A slot for `s` converted to `layout`, filled by a reorder step that
+  // runs for node `node`.
+  auto add_reorder = [&](int node, int s, const Layout& layout, int last) {
+    int r = static_cast<int>(slot_spec.size());
+    slot_spec.push_back(slot_spec[s]);
+    slot_layout.push_back(layout);
+    plan->values_.emplace_back();
+    buffer_of.push_back(-1);
+    used.push_back(true);
+    last_use.push_back(last);
+    allocate(r);
+    Plan::Step step;
+    step.node = node;
+    step.kernel = MakeReorderKernel(slot_layout[s], layout);
+    step.inputs = {s};
+    step.outputs = {r};
+    plan->steps_.push_back(std::move(step));
+    ++plan->stats_.num_reorders;
+    return r;
+  };
+  for (int i = 0; i < static_cast<int>(feeds.size()); ++i) schedule_release(i, 0);
+
+  for (int pos = 0; pos < num_positions; ++pos) {
     int id = order[pos];
     const Node& node = g.node(id);
-    Plan::Step step;
-    step.node = id;
-    for (NodeOutput in : node.inputs) step.inputs.push_back(slot(in));
-    for (int k = 0; k < static_cast<int>(specs[id].size()); ++k) {
-      step.outputs.push_back(slot_base[id] + k);
-    }
-    if (!node.schema->kernel_sets_outputs()) {
-      for (int k = 0; k < static_cast<int>(specs[id].size()); ++k) {
-        const TensorSpec& spec = specs[id][k];
-        size_t bytes = spec.shape.NumElements() * DTypeSize(spec.dtype);
-        plan->stats_.unshared_bytes += bytes;
-        int best = -1;
-        for (int f = 0; f < static_cast<int>(free_buffers.size()); ++f) {
-          size_t capacity = buffers[free_buffers[f]].capacity();
-          if (capacity >= bytes &&
-              (best < 0 || capacity < buffers[free_buffers[best]].capacity())) {
-            best = f;
-          }
-        }
-        int buffer;
-        if (best >= 0) {
-          buffer = free_buffers[best];
-          free_buffers.erase(free_buffers.begin() + best);
-        } else {
-          buffer = static_cast<int>(buffers.size());
-          buffers.emplace_back(DType::kU8, Shape({static_cast<int64_t>(bytes)}));
-          plan->stats_.arena_bytes += bytes;
-        }
-        buffer_of[step.outputs[k]] = buffer;
-        plan->values_[step.outputs[k]] =
-            buffers[buffer].ViewAs(spec.dtype, spec.shape);
-      }
-    }
-    for (int s : step.inputs) {
-      if (last_use[s] == pos) release(s);
-    }
-    for (int s : step.outputs) {
-      if (last_use[s] < pos) release(s);
-    }
-
     std::vector<TensorSpec> inputs;
-    for (NodeOutput in : node.inputs) inputs.push_back(input_spec(in));
+    std::vector<Layout> input_layouts;
+    for (NodeOutput in : node.inputs) {
+      inputs.push_back(input_spec(in));
+      input_layouts.push_back(slot_layout[slot(in)]);
+    }
     std::vector<bool> output_used;
-    for (int s : step.outputs) output_used.push_back(used[s]);
+    for (int k = 0; k < static_cast<int>(specs[id].size()); ++k) {
+      output_used.push_back(used[slot_base[id] + k]);
+    }
     KernelContext context(node.op(), node.name, &node.attrs, inputs, specs[id],
-                          std::move(output_used), &variables_);
-    absl::StatusOr<std::unique_ptr<Kernel>> kernel =
-        node.schema->kernel_factory()(context);
+                          std::move(output_used), &variables_,
+                          std::move(input_layouts));
+    absl::StatusOr<std::unique_ptr<Kernel>> kernel;
+    try {
+      kernel = node.schema->kernel_factory()(context);
+    } catch (const dnnl::error& e) {
+      kernel = StatusFromDnnlError("preparing the kernel", e);
+    }
     if (!kernel.ok()) {
       return Annotate(kernel.status(),
                       DescribeNode(node.op(), node.name, inputs));
     }
+
+    Plan::Step step;
+    step.node = id;
     step.kernel = *std::move(kernel);
+    for (int i = 0; i < static_cast<int>(node.inputs.size()); ++i) {
+      int s = slot(node.inputs[i]);
+      if (!(context.requested_layout(i) == slot_layout[s])) {
+        // Views of a reordered input live as long as the views do.
+        int last = node.schema->kernel_sets_outputs()
+                       ? std::max(pos, outputs_last_use[id])
+                       : pos;
+        s = add_reorder(id, s, context.requested_layout(i), last);
+        schedule_release(s, pos);
+      }
+      step.inputs.push_back(s);
+    }
+    for (int k = 0; k < static_cast<int>(specs[id].size()); ++k) {
+      int o = slot_base[id] + k;
+      step.outputs.push_back(o);
+      slot_layout[o] = context.output_layout(k);
+      if (!node.schema->kernel_sets_outputs()) allocate(o);
+      schedule_release(o, pos);
+    }
     plan->steps_.push_back(std::move(step));
+    for (int s : release_at[pos]) release(s);
+  }
+  // What the caller fetches comes back plain.
+  for (int& s : plan->fetch_slots_) {
+    const TensorSpec& spec = slot_spec[s];
+    if (!(slot_layout[s] == PlainLayout(spec.shape, spec.dtype))) {
+      int producer = plan->steps_.empty() ? 0 : plan->steps_.back().node;
+      s = add_reorder(producer, s, PlainLayout(spec.shape, spec.dtype),
+                      kLiveToEnd);
+    }
   }
   plan->stats_.num_steps = static_cast<int>(plan->steps_.size());
   plans_.push_back(std::move(plan));

@@ -51,6 +51,8 @@ struct PlanStats {
   // what one buffer per value would have needed.
   size_t arena_bytes = 0;
   size_t unshared_bytes = 0;
+  // Layout conversions the executor inserted between kernels.
+  int num_reorders = 0;
 };
 
 class Plan {

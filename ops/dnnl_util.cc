@@ -4,35 +4,6 @@
 
 namespace nabla {
 
-dnnl_dims DnnlDims(const Shape& shape) {
-  if (shape.rank() == 0) return {1};
-  return dnnl_dims(shape.dims().begin(), shape.dims().end());
-}
-
-dnnl_dt DnnlType(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return dnnl_dt::f32;
-    case DType::kI32:
-      return dnnl_dt::s32;
-    case DType::kU8:
-      return dnnl_dt::u8;
-    default:
-      return dnnl_dt::undef;
-  }
-}
-
-dnnl::memory::desc PlainDesc(const Shape& shape, DType dtype) {
-  dnnl_dims dims = DnnlDims(shape);
-  dnnl_dims strides(dims.size());
-  int64_t stride = 1;
-  for (int i = static_cast<int>(dims.size()) - 1; i >= 0; --i) {
-    strides[i] = stride;
-    stride *= dims[i];
-  }
-  return dnnl::memory::desc(dims, DnnlType(dtype), strides);
-}
-
 dnnl::memory UnboundMemory(const dnnl::memory::desc& desc) {
   return dnnl::memory(desc, CpuEngine(), DNNL_MEMORY_NONE);
 }

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "core/dnnl_context.h"
+#include "core/layout.h"
 #include "core/shape.h"
 #include "core/tensor.h"
 #include "oneapi/dnnl/dnnl.hpp"
@@ -20,13 +21,11 @@ using dnnl_dims = dnnl::memory::dims;
 using dnnl_tag = dnnl::memory::format_tag;
 using dnnl_dt = dnnl::memory::data_type;
 
-// The dims of a shape; a scalar becomes {1}, since oneDNN has no rank 0.
-dnnl_dims DnnlDims(const Shape& shape);
-
-dnnl_dt DnnlType(DType dtype);
-
 // A row-major (plain) descriptor for `shape`.
-dnnl::memory::desc PlainDesc(const Shape& shape, DType dtype = DType::kF32);
+inline dnnl::memory::desc PlainDesc(const Shape& shape,
+                                    DType dtype = DType::kF32) {
+  return PlainLayout(shape, dtype);
+}
 
 // A memory object with no buffer yet; Bind() points it at a tensor.
 dnnl::memory UnboundMemory(const dnnl::memory::desc& desc);
