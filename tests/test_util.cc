@@ -102,7 +102,10 @@ void CheckGradients(const BuildFn& build, const std::vector<Tensor>& inputs,
   for (const Tensor& t : inputs) feeds.push_back(t.Clone());
   std::vector<Tensor> out;
   NABLA_ASSERT_OK(plan->Run(feeds, &out));
-  std::vector<Tensor> analytic(out.begin() + 1, out.end());
+  // Clones: the runs below copy their fetches into `out`'s buffers, which
+  // plain copies of these tensors would share.
+  std::vector<Tensor> analytic;
+  for (size_t k = 1; k < out.size(); ++k) analytic.push_back(out[k].Clone());
 
   for (size_t k = 0; k < wrt.size(); ++k) {
     Tensor& x = feeds[wrt[k]];
