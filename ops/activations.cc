@@ -13,9 +13,21 @@ namespace {
 using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
 using dnnl::algorithm;
 
-// Every eltwise primitive works on the tensor as one flat vector.
-dnnl::memory::desc FlatDesc(const Shape& shape) {
-  return PlainDesc(Shape({shape.NumElements()}));
+// Plain tensors are handed to oneDNN as one flat vector. A tensor that
+// arrives in a blocked layout stays in it (elementwise ops do not care), so
+// that no reorder runs between, say, max pooling's backward and ReluGrad;
+// every input must then share that layout.
+dnnl::memory::desc EltwiseDesc(const KernelContext& c) {
+  bool same_blocked_layout = !c.input_is_plain(0);
+  for (int i = 1; i < c.num_inputs(); ++i) {
+    same_blocked_layout &= c.input_layout(i) == c.input_layout(0);
+  }
+  if (same_blocked_layout) {
+    for (int i = 0; i < c.num_inputs(); ++i) c.AcceptInputLayout(i);
+    c.SetOutputLayout(0, c.input_layout(0));
+    return c.input_layout(0);
+  }
+  return PlainDesc(Shape({c.input_shape(0).NumElements()}));
 }
 
 class EltwiseForwardKernel : public Kernel {
@@ -26,7 +38,7 @@ class EltwiseForwardKernel : public Kernel {
     auto k = std::make_unique<EltwiseForwardKernel>();
     if (c.input_shape(0).NumElements() == 0) return std::unique_ptr<Kernel>(std::move(k));
     NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      auto desc = FlatDesc(c.input_shape(0));
+      auto desc = EltwiseDesc(c);
       dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg,
                                     desc, alpha, 0.f);
       dnnl::eltwise_forward::primitive_desc pd(d, CpuEngine());
@@ -60,7 +72,7 @@ class EltwiseBackwardKernel : public Kernel {
     auto k = std::make_unique<EltwiseBackwardKernel>();
     if (c.input_shape(0).NumElements() == 0) return std::unique_ptr<Kernel>(std::move(k));
     NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      auto desc = FlatDesc(c.input_shape(0));
+      auto desc = EltwiseDesc(c);
       dnnl::eltwise_forward::desc fwd(dnnl::prop_kind::forward_training, alg,
                                       desc, alpha, 0.f);
       dnnl::eltwise_forward::primitive_desc fwd_pd(fwd, CpuEngine());

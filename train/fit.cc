@@ -1,0 +1,428 @@
+#include "train/fit.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "core/status.h"
+#include "train/checkpoint.h"
+
+namespace nabla {
+namespace {
+
+// A uniform draw from [0, n), n > 0. Written out rather than taken from
+// std::uniform_int_distribution, whose algorithm differs between standard
+// libraries, so that a seed means the same shuffle everywhere.
+uint64_t UniformBelow(std::mt19937_64& rng, uint64_t n) {
+  // Rejecting draws below 2^64 mod n leaves a range whose size is a
+  // multiple of n.
+  const uint64_t threshold = (0 - n) % n;
+  uint64_t x;
+  do {
+    x = rng();
+  } while (x < threshold);
+  return x % n;
+}
+
+// Fisher-Yates.
+void Shuffle(std::vector<int64_t>& order, std::mt19937_64& rng) {
+  for (size_t i = order.size(); i > 1; --i) {
+    size_t j = UniformBelow(rng, i);
+    std::swap(order[i - 1], order[j]);
+  }
+}
+
+// Copies rows index[0..rows) of `src` into `dst`.
+void GatherRows(const Tensor& src, const int64_t* index, int64_t rows,
+                Tensor& dst) {
+  const size_t row_bytes = src.nbytes() / src.shape()[0];
+  const char* in = static_cast<const char*>(src.raw_data());
+  char* out = static_cast<char*>(dst.raw_data());
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(out + r * row_bytes, in + index[r] * row_bytes, row_bytes);
+  }
+}
+
+absl::Status CheckScalar(const Graph& graph, NodeOutput ref,
+                         absl::string_view what) {
+  if (ref.node < 0 || ref.node >= graph.num_nodes() || ref.index < 0 ||
+      ref.index >= static_cast<int>(graph.node(ref.node).outputs.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model's ", what, " is not a value of the graph"));
+  }
+  const TensorSpec& spec = graph.spec(ref);
+  if (spec.dtype != DType::kF32 || spec.shape.rank() != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model's ", what, " '", graph.OutputName(ref),
+                     "' must be an f32 scalar, not ", spec.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPlaceholder(const Graph& graph, NodeOutput ref,
+                              absl::string_view what) {
+  if (ref.node < 0 || ref.node >= graph.num_nodes() || ref.index != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model's ", what, " is not a value of the graph"));
+  }
+  const Node& node = graph.node(ref.node);
+  if (node.op() != "Placeholder") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model's ", what, " '", node.name,
+                     "' must be a Placeholder, not a ", node.op()));
+  }
+  if (node.outputs[0].shape.rank() < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model's ", what, " '", node.name,
+                     "' must have a batch dimension"));
+  }
+  return absl::OkStatus();
+}
+
+bool HasAccuracy(const ModelSpec& model) { return model.accuracy.node >= 0; }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(Session* session,
+                                                         ModelSpec model,
+                                                         uint64_t seed) {
+  if (session == nullptr) {
+    return absl::InvalidArgumentError("Trainer needs a session");
+  }
+  const Graph& graph = session->graph();
+  NABLA_RETURN_IF_ERROR(CheckPlaceholder(graph, model.inputs, "inputs"));
+  NABLA_RETURN_IF_ERROR(CheckPlaceholder(graph, model.labels, "labels"));
+  if (model.inputs.node == model.labels.node) {
+    return absl::InvalidArgumentError(
+        "the model's inputs and labels are the same placeholder");
+  }
+  NABLA_RETURN_IF_ERROR(CheckScalar(graph, model.loss, "loss"));
+  if (HasAccuracy(model)) {
+    NABLA_RETURN_IF_ERROR(CheckScalar(graph, model.accuracy, "accuracy"));
+  }
+  for (NodeOutput target : model.train_targets) {
+    if (target.node < 0 || target.node >= graph.num_nodes()) {
+      return absl::InvalidArgumentError(
+          "a train target is not a node of the session's graph");
+    }
+  }
+  return std::unique_ptr<Trainer>(
+      new Trainer(session, std::move(model), seed));
+}
+
+absl::Status Trainer::CheckDataset(const Dataset& data,
+                                   absl::string_view what) const {
+  const Graph& graph = session_->graph();
+  for (auto [tensor, ref, name] :
+       {std::make_tuple(&data.inputs, model_.inputs, "inputs"),
+        std::make_tuple(&data.labels, model_.labels, "labels")}) {
+    if (tensor->empty() || tensor->shape().rank() < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the ", what, " ", name, " must be a tensor with a batch dimension"));
+    }
+    const TensorSpec& spec = graph.spec(ref);
+    if (tensor->dtype() != spec.dtype ||
+        !tensor->shape().IsCompatibleWith(spec.shape.WithDim(0, kUnknownDim))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the ", what, " ", name, " are ", tensor->DebugString(),
+          " but placeholder '", graph.node(ref.node).name, "' is ",
+          spec.ToString()));
+    }
+  }
+  if (data.inputs.shape()[0] != data.labels.shape()[0]) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the ", what, " have ", data.inputs.shape()[0], " inputs but ",
+        data.labels.shape()[0], " labels"));
+  }
+  if (data.inputs.shape()[0] == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", what, " have no examples"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Trainer::Compiled*> Trainer::Prepare(bool train,
+                                                    const Dataset& data,
+                                                    int64_t rows) {
+  Shape inputs = data.inputs.shape().WithDim(0, rows);
+  Shape labels = data.labels.shape().WithDim(0, rows);
+  std::string key =
+      absl::StrCat(train ? "train" : "eval", inputs.ToString(),
+                   labels.ToString());
+  std::unique_ptr<Compiled>& compiled = compiled_[key];
+  if (compiled != nullptr) return compiled.get();
+
+  std::vector<NodeOutput> fetches = {model_.loss};
+  if (HasAccuracy(model_)) fetches.push_back(model_.accuracy);
+  std::vector<NodeOutput> targets;
+  if (train) targets = model_.train_targets;
+  absl::StatusOr<Plan*> plan = session_->Compile(
+      {FeedSpec{model_.inputs, inputs}, FeedSpec{model_.labels, labels}},
+      fetches, targets);
+  if (!plan.ok()) {
+    compiled_.erase(key);
+    return plan.status();
+  }
+  compiled = std::make_unique<Compiled>();
+  compiled->plan = *plan;
+  compiled->inputs = Tensor(data.inputs.dtype(), inputs);
+  compiled->labels = Tensor(data.labels.dtype(), labels);
+  return compiled.get();
+}
+
+absl::Status Trainer::RunBatch(Compiled& compiled, const Dataset& data,
+                               const int64_t* index, double* loss_sum,
+                               double* accuracy_sum) {
+  const int64_t rows = compiled.inputs.shape()[0];
+  GatherRows(data.inputs, index, rows, compiled.inputs);
+  GatherRows(data.labels, index, rows, compiled.labels);
+  NABLA_RETURN_IF_ERROR(
+      compiled.plan->Run({compiled.inputs, compiled.labels}, &fetches_));
+  *loss_sum += static_cast<double>(fetches_[0].data<float>()[0]) * rows;
+  if (HasAccuracy(model_)) {
+    *accuracy_sum += static_cast<double>(fetches_[1].data<float>()[0]) * rows;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<History> Trainer::Fit(const Dataset& train,
+                                     const FitOptions& options) {
+  if (options.batch_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch_size must be positive, got ", options.batch_size));
+  }
+  if (options.validation_batch_size < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("validation_batch_size must not be negative, got ",
+                     options.validation_batch_size));
+  }
+  if (model_.train_targets.empty()) {
+    return absl::FailedPreconditionError(
+        "the model has no train targets, so Fit cannot train it");
+  }
+  NABLA_RETURN_IF_ERROR(CheckDataset(train, "training data"));
+  if (options.validation) {
+    NABLA_RETURN_IF_ERROR(
+        CheckDataset(*options.validation, "validation data"));
+  }
+
+  // Everything a step needs is prepared here, before the first step.
+  const int64_t n = train.inputs.shape()[0];
+  const int64_t batch = std::min(options.batch_size, n);
+  const int64_t full_batches = n / batch;
+  const int64_t remainder = n % batch;
+  const int64_t steps = full_batches + (remainder > 0 ? 1 : 0);
+  NABLA_ASSIGN_OR_RETURN(Compiled * full, Prepare(true, train, batch));
+  Compiled* partial = nullptr;
+  if (remainder > 0) {
+    NABLA_ASSIGN_OR_RETURN(partial, Prepare(true, train, remainder));
+  }
+  order_.resize(n);
+
+  ProgressReporter progress(options.out, options.verbosity);
+  History history;
+  for (int64_t epoch = epoch_ + 1; epoch <= options.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    std::iota(order_.begin(), order_.end(), int64_t{0});
+    if (options.shuffle) Shuffle(order_, rng_);
+    progress.BeginEpoch(epoch, options.epochs, steps);
+
+    double loss_sum = 0, accuracy_sum = 0;
+    for (int64_t s = 0; s < steps; ++s) {
+      Compiled& compiled = s < full_batches ? *full : *partial;
+      NABLA_RETURN_IF_ERROR(RunBatch(compiled, train, &order_[s * batch],
+                                     &loss_sum, &accuracy_sum));
+      ++step_;
+      const int64_t seen = std::min(n, (s + 1) * batch);
+      progress.Update(s + 1, seen, loss_sum / seen,
+                      HasAccuracy(model_)
+                          ? std::optional<double>(accuracy_sum / seen)
+                          : std::nullopt);
+    }
+
+    EpochLogs logs;
+    logs.epoch = epoch;
+    logs.epochs = options.epochs;
+    logs.steps = steps;
+    logs.loss = loss_sum / n;
+    if (HasAccuracy(model_)) logs.accuracy = accuracy_sum / n;
+    if (options.validation) {
+      int64_t val_batch = options.validation_batch_size > 0
+                              ? options.validation_batch_size
+                              : options.batch_size;
+      NABLA_ASSIGN_OR_RETURN(EvalResult val,
+                             Evaluate(*options.validation, val_batch));
+      logs.val_loss = val.loss;
+      logs.val_accuracy = val.accuracy;
+    }
+    logs.seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+    epoch_ = epoch;
+
+    history.epoch.push_back(epoch);
+    history.loss.push_back(logs.loss);
+    if (logs.accuracy) history.accuracy.push_back(*logs.accuracy);
+    if (logs.val_loss) history.val_loss.push_back(*logs.val_loss);
+    if (logs.val_accuracy) history.val_accuracy.push_back(*logs.val_accuracy);
+    history.seconds.push_back(logs.seconds);
+    progress.EndEpoch(logs);
+
+    bool keep_going = true;
+    for (const EpochCallback& callback : options.callbacks) {
+      NABLA_ASSIGN_OR_RETURN(bool go_on, callback(*this, logs));
+      keep_going &= go_on;
+    }
+    if (!keep_going) break;
+  }
+  return history;
+}
+
+absl::StatusOr<EvalResult> Trainer::Evaluate(const Dataset& data,
+                                             int64_t batch_size) {
+  if (batch_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_size must be positive, got ", batch_size));
+  }
+  NABLA_RETURN_IF_ERROR(CheckDataset(data, "evaluation data"));
+  const int64_t n = data.inputs.shape()[0];
+  const int64_t batch = std::min(batch_size, n);
+  const int64_t full_batches = n / batch;
+  const int64_t remainder = n % batch;
+  NABLA_ASSIGN_OR_RETURN(Compiled * full, Prepare(false, data, batch));
+  Compiled* partial = nullptr;
+  if (remainder > 0) {
+    NABLA_ASSIGN_OR_RETURN(partial, Prepare(false, data, remainder));
+  }
+  // In order: batches read their row indices from an identity array.
+  if (static_cast<int64_t>(identity_.size()) < n) {
+    identity_.resize(n);
+    std::iota(identity_.begin(), identity_.end(), int64_t{0});
+  }
+
+  double loss_sum = 0, accuracy_sum = 0;
+  for (int64_t s = 0; s * batch < n; ++s) {
+    Compiled& compiled = s < full_batches ? *full : *partial;
+    NABLA_RETURN_IF_ERROR(RunBatch(compiled, data, &identity_[s * batch],
+                                   &loss_sum, &accuracy_sum));
+  }
+  EvalResult result;
+  result.examples = n;
+  result.loss = loss_sum / n;
+  if (HasAccuracy(model_)) result.accuracy = accuracy_sum / n;
+  return result;
+}
+
+std::string Trainer::rng_state() const {
+  std::ostringstream out;
+  out << rng_;
+  return out.str();
+}
+
+absl::Status Trainer::SaveCheckpoint(
+    const std::string& path,
+    const std::map<std::string, std::string>& metadata) const {
+  CheckpointInfo info;
+  info.step = step_;
+  info.epoch = epoch_;
+  info.rng_state = rng_state();
+  info.metadata = metadata;
+  return nabla::SaveCheckpoint(*session_, info, path);
+}
+
+absl::Status Trainer::RestoreCheckpoint(const std::string& path) {
+  NABLA_ASSIGN_OR_RETURN(VerifiedCheckpoint checkpoint,
+                         ReadCheckpoint(path, *session_));
+  const CheckpointInfo& info = checkpoint.info;
+  if (info.step < 0 || info.epoch < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint '", path, "' has step ", info.step,
+                     " and epoch ", info.epoch));
+  }
+  // A checkpoint saved without a loop's state keeps the current generator.
+  std::mt19937_64 rng = rng_;
+  if (!info.rng_state.empty()) {
+    std::istringstream in(info.rng_state);
+    in >> rng;
+    if (in.fail() || !(in >> std::ws).eof()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "checkpoint '", path,
+          "' has a random generator state that does not parse"));
+    }
+  }
+  NABLA_RETURN_IF_ERROR(RestoreVariables(checkpoint, session_));
+  rng_ = rng;
+  epoch_ = info.epoch;
+  step_ = info.step;
+  return absl::OkStatus();
+}
+
+EpochCallback EarlyStopping(EarlyStoppingOptions options) {
+  struct State {
+    bool has_best = false;
+    double best = 0;
+    int wait = 0;
+  };
+  auto state = std::make_shared<State>();
+  return [options, state](Trainer&,
+                          const EpochLogs& logs) -> absl::StatusOr<bool> {
+    std::optional<double> value;
+    bool maximize = false;
+    if (options.monitor == "loss") {
+      value = logs.loss;
+    } else if (options.monitor == "accuracy") {
+      value = logs.accuracy;
+      maximize = true;
+    } else if (options.monitor == "val_loss") {
+      value = logs.val_loss;
+    } else if (options.monitor == "val_accuracy") {
+      value = logs.val_accuracy;
+      maximize = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "EarlyStopping cannot monitor '", options.monitor,
+          "'; use loss, accuracy, val_loss or val_accuracy"));
+    }
+    if (!value) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "EarlyStopping monitors '", options.monitor,
+          "', which this fit does not compute"));
+    }
+    bool improved =
+        !state->has_best ||
+        (maximize ? *value > state->best + options.min_delta
+                  : *value < state->best - options.min_delta);
+    if (improved) {
+      state->has_best = true;
+      state->best = *value;
+      state->wait = 0;
+      return true;
+    }
+    ++state->wait;
+    return state->wait < std::max(options.patience, 1);
+  };
+}
+
+EpochCallback SaveCheckpointEachEpoch(std::string path, int64_t every) {
+  return [path = std::move(path), every](
+             Trainer& trainer, const EpochLogs& logs) -> absl::StatusOr<bool> {
+    if (every > 0 && logs.epoch % every == 0) {
+      std::string file = absl::StrReplaceAll(
+          path, {{"{epoch}", absl::StrCat(logs.epoch)}});
+      NABLA_RETURN_IF_ERROR(trainer.SaveCheckpoint(file));
+    }
+    return true;
+  };
+}
+
+EpochCallback TerminateOnNaN() {
+  return [](Trainer&, const EpochLogs& logs) -> absl::StatusOr<bool> {
+    return std::isfinite(logs.loss);
+  };
+}
+
+}  // namespace nabla

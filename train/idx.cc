@@ -1,0 +1,253 @@
+#include "train/idx.h"
+
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "core/status.h"
+
+namespace nabla {
+namespace {
+
+constexpr uint8_t kUnsignedByte = 0x08;
+// Data is read in pieces of this size, so that memory follows the bytes
+// that actually arrive rather than the header's claim.
+constexpr size_t kChunk = size_t{4} << 20;
+
+bool FileExists(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+// A file read through zlib, which passes uncompressed files through as is.
+class GzReader {
+ public:
+  static absl::StatusOr<GzReader> Open(const std::string& path) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
+    }
+    if (!S_ISREG(info.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", path, "' is not a regular file"));
+    }
+    gzFile file = gzopen(path.c_str(), "rb");
+    if (file == nullptr) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot open '", path, "': ",
+          errno != 0 ? std::strerror(errno) : "out of memory"));
+    }
+    gzbuffer(file, 1 << 17);
+    return GzReader(path, file);
+  }
+
+  GzReader(GzReader&& other) noexcept
+      : path_(std::move(other.path_)), file_(other.file_) {
+    other.file_ = nullptr;
+  }
+  GzReader& operator=(GzReader&&) = delete;
+  ~GzReader() {
+    if (file_ != nullptr) gzclose(file_);
+  }
+
+  // Reads up to `n` bytes; fewer only at the end of the file.
+  absl::StatusOr<size_t> Read(void* dst, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      unsigned piece =
+          static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
+      int got = gzread(file_, static_cast<char*>(dst) + done, piece);
+      if (got < 0) {
+        int code = 0;
+        const char* message = gzerror(file_, &code);
+        return absl::DataLossError(absl::StrCat(
+            "cannot read '", path_, "': ",
+            code == Z_ERRNO ? std::strerror(errno) : message));
+      }
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  }
+
+ private:
+  GzReader(std::string path, gzFile file)
+      : path_(std::move(path)), file_(file) {}
+
+  std::string path_;
+  gzFile file_;
+};
+
+std::string DimsString(const std::vector<int64_t>& dims) {
+  return absl::StrCat("[", absl::StrJoin(dims, ","), "]");
+}
+
+}  // namespace
+
+absl::StatusOr<IdxArray> ReadIdx(const std::string& path,
+                                 const IdxOptions& options) {
+  NABLA_ASSIGN_OR_RETURN(GzReader reader, GzReader::Open(path));
+  uint8_t magic[4];
+  NABLA_ASSIGN_OR_RETURN(size_t got, reader.Read(magic, sizeof(magic)));
+  if (got < sizeof(magic)) {
+    return absl::DataLossError(absl::StrCat(
+        "'", path, "' is truncated: ", got, " bytes, too few for an IDX "
+        "header"));
+  }
+  if (magic[0] != 0 || magic[1] != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "'%s' is not an IDX file: it starts with 0x%02x%02x%02x%02x", path,
+        magic[0], magic[1], magic[2], magic[3]));
+  }
+  if (magic[2] != kUnsignedByte) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "'%s' holds elements of IDX type 0x%02x; only unsigned bytes (0x08) "
+        "are supported",
+        path, magic[2]));
+  }
+  const int rank = magic[3];
+  if (rank == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' declares an IDX array of no dimensions"));
+  }
+
+  IdxArray array;
+  std::vector<uint8_t> header(4 * rank);
+  NABLA_ASSIGN_OR_RETURN(got, reader.Read(header.data(), header.size()));
+  if (got < header.size()) {
+    return absl::DataLossError(absl::StrCat(
+        "'", path, "' is truncated inside its header of ", rank,
+        " dimensions"));
+  }
+  int64_t total = 1;
+  bool too_big = false;
+  for (int i = 0; i < rank; ++i) {
+    const uint8_t* p = &header[4 * i];
+    int64_t dim = (int64_t{p[0]} << 24) | (int64_t{p[1]} << 16) |
+                  (int64_t{p[2]} << 8) | int64_t{p[3]};
+    array.dims.push_back(dim);
+    // Both factors are below 2^32 and `total` stays at most max_elements
+    // (< 2^63 / 2^32) while it is tracked, so the product cannot overflow.
+    if (!too_big) {
+      total *= dim;
+      too_big = total > options.max_elements;
+    }
+  }
+  if (too_big) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", path, "' declares an array of shape ", DimsString(array.dims),
+        ", more than the limit of ", options.max_elements, " elements"));
+  }
+
+  const size_t expected = static_cast<size_t>(total);
+  size_t have = 0;
+  while (have < expected) {
+    size_t chunk = std::min(expected - have, kChunk);
+    array.data.resize(have + chunk);
+    NABLA_ASSIGN_OR_RETURN(got, reader.Read(array.data.data() + have, chunk));
+    have += got;
+    if (got < chunk) {
+      return absl::DataLossError(absl::StrCat(
+          "'", path, "' is truncated: its header declares ", expected,
+          " bytes of data for shape ", DimsString(array.dims), " but only ",
+          have, " follow"));
+    }
+  }
+  uint8_t extra;
+  NABLA_ASSIGN_OR_RETURN(got, reader.Read(&extra, 1));
+  if (got != 0) {
+    return absl::DataLossError(absl::StrCat(
+        "'", path, "' has data past the ", expected,
+        " bytes its header declares for shape ", DimsString(array.dims)));
+  }
+  return array;
+}
+
+absl::StatusOr<Tensor> ReadIdxImages(const std::string& path,
+                                     const IdxOptions& options) {
+  NABLA_ASSIGN_OR_RETURN(IdxArray array, ReadIdx(path, options));
+  if (array.dims.size() != 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", path, "' holds an array of shape ", DimsString(array.dims),
+        "; images need 3 dimensions (count, rows, cols)"));
+  }
+  if (array.dims[1] == 0 || array.dims[2] == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' holds images of ", array.dims[1], "x",
+                     array.dims[2], " pixels"));
+  }
+  Tensor images(DType::kF32,
+                Shape({array.dims[0], 1, array.dims[1], array.dims[2]}));
+  float* out = images.data<float>();
+  const uint8_t* in = array.data.data();
+  const int64_t n = images.num_elements();
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) / 255.0f;
+  return images;
+}
+
+absl::StatusOr<Tensor> ReadIdxLabels(const std::string& path,
+                                     const IdxOptions& options) {
+  if (options.num_classes < 1 || options.num_classes > 256) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "num_classes must lie in [1, 256] for byte labels, got ",
+        options.num_classes));
+  }
+  NABLA_ASSIGN_OR_RETURN(IdxArray array, ReadIdx(path, options));
+  if (array.dims.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", path, "' holds an array of shape ", DimsString(array.dims),
+        "; labels need 1 dimension"));
+  }
+  Tensor labels(DType::kI32, Shape({array.dims[0]}));
+  int32_t* out = labels.data<int32_t>();
+  for (int64_t i = 0; i < array.dims[0]; ++i) {
+    int label = array.data[i];
+    if (label >= options.num_classes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "label ", label, " of example ", i, " in '", path,
+          "' is out of range [0, ", options.num_classes, ")"));
+    }
+    out[i] = label;
+  }
+  return labels;
+}
+
+absl::StatusOr<MnistData> LoadMnist(const std::string& dir,
+                                    absl::string_view prefix,
+                                    const IdxOptions& options) {
+  if (prefix.empty()) {
+    return absl::InvalidArgumentError(
+        "LoadMnist needs a file prefix such as \"train\" or \"t10k\"");
+  }
+  auto find = [&](absl::string_view suffix) -> absl::StatusOr<std::string> {
+    std::string base = dir.empty() || dir.back() == '/'
+                           ? absl::StrCat(dir, prefix, suffix)
+                           : absl::StrCat(dir, "/", prefix, suffix);
+    if (FileExists(base)) return base;
+    std::string gz = absl::StrCat(base, ".gz");
+    if (FileExists(gz)) return gz;
+    return absl::NotFoundError(
+        absl::StrCat("found neither '", base, "' nor '", gz, "'"));
+  };
+  NABLA_ASSIGN_OR_RETURN(std::string images_path, find("-images-idx3-ubyte"));
+  NABLA_ASSIGN_OR_RETURN(std::string labels_path, find("-labels-idx1-ubyte"));
+  MnistData data;
+  NABLA_ASSIGN_OR_RETURN(data.images, ReadIdxImages(images_path, options));
+  NABLA_ASSIGN_OR_RETURN(data.labels, ReadIdxLabels(labels_path, options));
+  if (data.images.shape()[0] != data.labels.shape()[0]) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", images_path, "' holds ", data.images.shape()[0],
+        " images but '", labels_path, "' holds ", data.labels.shape()[0],
+        " labels"));
+  }
+  return data;
+}
+
+}  // namespace nabla
