@@ -182,25 +182,48 @@ SpecList ReductionShapeFn(const ShapeContext& c) {
       dims.push_back(1);
     }
   }
-  return std::vector<TensorSpec>{{DType::kF32, Shape(absl::MakeConstSpan(dims))}};
+  return std::vector<TensorSpec>{
+      {DType::kF32, Shape(absl::MakeConstSpan(dims))}};
 }
 
 // Sums or averages src into dst, where dst is src's shape (aligned) with 1
-// wherever it is reduced: oneDNN's reduction primitive.
+// wherever it is reduced. When the reduced axes are adjacent (a bias
+// gradient sums over the batch, a mean over everything) the reduction is
+// [outer, reduced, inner] -> [outer, inner], a loop that vectorizes along
+// `inner`; oneDNN 2.6 has only its reference reduction on AVX2, so other
+// axis sets go to it and are expected to be small.
 class ReduceKernel : public Kernel {
  public:
   static absl::StatusOr<std::unique_ptr<Kernel>> Create(const Shape& src,
                                                         const Shape& dst_keep,
                                                         bool mean) {
     auto k = std::unique_ptr<ReduceKernel>(new ReduceKernel());
-    k->copy_ = src == dst_keep || src.NumElements() == 0;
-    k->zero_ = src.NumElements() == 0;
-    if (k->copy_) return std::unique_ptr<Kernel>(std::move(k));
+    k->mean_ = mean;
+    int first = -1, last = -1;
+    for (int i = 0; i < src.rank(); ++i) {
+      if (dst_keep[i] != src[i]) {
+        if (first < 0) first = i;
+        last = i;
+      }
+    }
+    bool adjacent = true;
+    for (int i = std::max(first, 0); i <= last; ++i) {
+      adjacent &= dst_keep[i] == 1 || src[i] == 1;
+    }
+    if (first < 0 || adjacent || src.NumElements() == 0) {
+      k->outer_ = k->reduced_ = k->inner_ = 1;
+      for (int i = 0; i < src.rank(); ++i) {
+        if (first >= 0 && i < first) k->outer_ *= src[i];
+        if (first >= 0 && i >= first && i <= last) k->reduced_ *= src[i];
+        if (first < 0 || i > last) k->inner_ *= src[i];
+      }
+      return std::unique_ptr<Kernel>(std::move(k));
+    }
+    k->use_dnnl_ = true;
     NABLA_RETURN_IF_ERROR(CallDnnl("reduction", [&] {
-      dnnl::reduction::desc desc(
-          mean ? dnnl::algorithm::reduction_mean
-               : dnnl::algorithm::reduction_sum,
-          PlainDesc(src), PlainDesc(dst_keep), 0.f, 0.f);
+      dnnl::reduction::desc desc(mean ? dnnl::algorithm::reduction_mean
+                                      : dnnl::algorithm::reduction_sum,
+                                 PlainDesc(src), PlainDesc(dst_keep), 0.f, 0.f);
       dnnl::reduction::primitive_desc pd(desc, CpuEngine());
       k->primitive_ = dnnl::reduction(pd);
       k->src_ = UnboundMemory(PlainDesc(src));
@@ -210,22 +233,59 @@ class ReduceKernel : public Kernel {
   }
 
   absl::Status Compute(const KernelArgs& args) override {
-    Tensor& out = args.output(0);
-    if (zero_) {
-      std::memset(out.raw_data(), 0, out.nbytes());
+    if (use_dnnl_) {
+      Bind(src_, args.input(0));
+      Bind(dst_, args.output(0));
+      primitive_.execute(CpuStream(),
+                         {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
       return absl::OkStatus();
     }
-    if (copy_) return out.CopyFrom(args.input(0));
-    Bind(src_, args.input(0));
-    Bind(dst_, out);
-    primitive_.execute(CpuStream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    const float* src = args.input(0).data<float>();
+    float* dst = args.output(0).data<float>();
+    const int64_t outer = outer_, reduced = reduced_, inner = inner_;
+    const float scale = mean_ && reduced > 0 ? 1.0f / reduced : 1.0f;
+    // Threads split the outer rows when there are enough, else the columns.
+    if (outer >= 8 || inner < 256) {
+#pragma omp parallel for if (outer * reduced * inner > 32768)
+      for (int64_t o = 0; o < outer; ++o) {
+        SumRows(src + o * reduced * inner, reduced, inner, inner, 0, inner,
+                scale, dst + o * inner);
+      }
+    } else {
+      for (int64_t o = 0; o < outer; ++o) {
+        const float* block = src + o * reduced * inner;
+        float* out = dst + o * inner;
+        constexpr int64_t kChunk = 256;
+#pragma omp parallel for if (reduced * inner > 32768)
+        for (int64_t begin = 0; begin < inner; begin += kChunk) {
+          SumRows(block, reduced, inner, inner, begin,
+                  std::min(inner, begin + kChunk), scale, out);
+        }
+      }
+    }
     return absl::OkStatus();
   }
 
  private:
   ReduceKernel() = default;
-  bool copy_ = false;
-  bool zero_ = false;
+
+  // out[i] = scale * sum_r rows[r * stride + i] for i in [begin, end).
+  static void SumRows(const float* rows, int64_t count, int64_t stride,
+                      int64_t /*width*/, int64_t begin, int64_t end,
+                      float scale, float* out) {
+    for (int64_t i = begin; i < end; ++i) out[i] = 0;
+    for (int64_t r = 0; r < count; ++r) {
+      const float* row = rows + r * stride;
+      for (int64_t i = begin; i < end; ++i) out[i] += row[i];
+    }
+    if (scale != 1.0f) {
+      for (int64_t i = begin; i < end; ++i) out[i] *= scale;
+    }
+  }
+
+  bool mean_ = false;
+  bool use_dnnl_ = false;
+  int64_t outer_ = 1, reduced_ = 1, inner_ = 1;
   dnnl::reduction primitive_;
   dnnl::memory src_, dst_;
 };
@@ -238,13 +298,15 @@ Shape KeepDimsShape(const Shape& src, const std::vector<bool>& reduced) {
 }
 
 KernelFactory ReductionKernel(bool mean) {
-  return [mean](const KernelContext& c) -> absl::StatusOr<std::unique_ptr<Kernel>> {
-    const Shape& src = c.input_shape(0);
-    NABLA_ASSIGN_OR_RETURN(std::vector<bool> reduced,
-                           ReducedAxes(c.GetInts("axes"), src.rank()));
-    if (src.rank() == 0) return ReduceKernel::Create(src, src, mean);
-    return ReduceKernel::Create(src, KeepDimsShape(src, reduced), mean);
-  };
+  return
+      [mean](
+          const KernelContext& c) -> absl::StatusOr<std::unique_ptr<Kernel>> {
+        const Shape& src = c.input_shape(0);
+        NABLA_ASSIGN_OR_RETURN(std::vector<bool> reduced,
+                               ReducedAxes(c.GetInts("axes"), src.rank()));
+        if (src.rank() == 0) return ReduceKernel::Create(src, src, mean);
+        return ReduceKernel::Create(src, KeepDimsShape(src, reduced), mean);
+      };
 }
 
 // dx = broadcast(dy) (divided by the count of reduced elements for a mean).
@@ -285,9 +347,9 @@ class ReductionGradKernel : public Kernel {
 GradResult ReductionGradient(const GradContext& g, bool mean) {
   AttrMap attrs = {{"axes", IntsAttr(g.GetInts("axes"))},
                    {"mean", BoolAttr(mean)}};
-  return std::vector<Output>{g.builder()->AddOp1(
-      "ReductionGrad", {g.dy(0), g.x(0)}, attrs,
-      g.builder()->UniqueName(g.GradName("broadcast")))};
+  return std::vector<Output>{
+      g.builder()->AddOp1("ReductionGrad", {g.dy(0), g.x(0)}, attrs,
+                          g.builder()->UniqueName(g.GradName("broadcast")))};
 }
 
 OpSchema BinaryOp(const char* name, BinaryKind kind) {
@@ -308,15 +370,15 @@ NABLA_REGISTER_OP(BinaryOp("Add", BinaryKind::kAdd)
                             ReduceToOperand(g, g.dy(0), 1)};
                       }));
 
-NABLA_REGISTER_OP(
-    BinaryOp("Sub", BinaryKind::kSub)
-        .SetGradient([](const GradContext& g) -> GradResult {
-          Output minus_one = g.builder()->Scalar(
-              -1.0f, g.builder()->UniqueName(g.GradName("minus_one")));
-          return std::vector<Output>{
-              ReduceToOperand(g, g.dy(0), 0),
-              ReduceToOperand(g, Mul(g.dy(0), minus_one), 1)};
-        }));
+NABLA_REGISTER_OP(BinaryOp("Sub", BinaryKind::kSub)
+                      .SetGradient([](const GradContext& g) -> GradResult {
+                        Output minus_one = g.builder()->Scalar(
+                            -1.0f,
+                            g.builder()->UniqueName(g.GradName("minus_one")));
+                        return std::vector<Output>{
+                            ReduceToOperand(g, g.dy(0), 0),
+                            ReduceToOperand(g, Mul(g.dy(0), minus_one), 1)};
+                      }));
 
 NABLA_REGISTER_OP(BinaryOp("Mul", BinaryKind::kMul)
                       .SetGradient([](const GradContext& g) -> GradResult {
@@ -333,9 +395,8 @@ OpSchema ReductionOp(const char* name, bool mean) {
       .Attr("keep_dims", AttrType::kBool, BoolAttr(false))
       .SetShapeFn(ReductionShapeFn)
       .SetKernel(ReductionKernel(mean))
-      .SetGradient([mean](const GradContext& g) {
-        return ReductionGradient(g, mean);
-      });
+      .SetGradient(
+          [mean](const GradContext& g) { return ReductionGradient(g, mean); });
 }
 
 NABLA_REGISTER_OP(ReductionOp("Sum", false));
@@ -360,9 +421,9 @@ NABLA_REGISTER_OP(
                                  ReducedAxes(c.GetInts("axes"), x.rank()));
           Shape keep = KeepDimsShape(x, reduced);
           if (keep.NumElements() != c.input(0).shape.NumElements()) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "dy ", c.input_shape(0).ToString(), " does not match x ",
-                x.ToString(), " reduced"));
+            return absl::InvalidArgumentError(
+                absl::StrCat("dy ", c.input_shape(0).ToString(),
+                             " does not match x ", x.ToString(), " reduced"));
           }
           float scale = 1.0f;
           if (c.GetBool("mean") && keep.NumElements() > 0) {
@@ -389,9 +450,9 @@ NABLA_REGISTER_OP(
           const Shape& in = c.input_shape(0);
           Shape target = c.GetShape("shape");
           if (target.rank() > in.rank()) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "cannot sum ", in.ToString(), " to the higher-rank ",
-                target.ToString()));
+            return absl::InvalidArgumentError(
+                absl::StrCat("cannot sum ", in.ToString(),
+                             " to the higher-rank ", target.ToString()));
           }
           Shape::Dims dims;
           int offset = in.rank() - target.rank();
@@ -411,7 +472,8 @@ NABLA_REGISTER_OP(
         })
         .SetKernel([](const KernelContext& c) {
           const Shape& src = c.input_shape(0);
-          return ReduceKernel::Create(src, AlignTo(c.output_shape(0), src.rank()),
+          return ReduceKernel::Create(src,
+                                      AlignTo(c.output_shape(0), src.rank()),
                                       /*mean=*/false);
         })
         .SetGradient([](const GradContext& g) -> GradResult {
@@ -432,17 +494,16 @@ NABLA_REGISTER_OP(
               {{"axes", IntsAttr(axes)}, {"mean", BoolAttr(false)}})};
         }));
 
-NABLA_REGISTER_OP(
-    OpSchema("ZerosLike")
-        .Input("x", {DType::kF32, DType::kI32, DType::kI64})
-        .Output("zeros")
-        .SetShapeFn(SameAsInput(0))
-        .SetKernel(FunctionKernel([](const KernelArgs& args) {
-          Tensor& out = args.output(0);
-          std::memset(out.raw_data(), 0, out.nbytes());
-          return absl::OkStatus();
-        }))
-        .NotDifferentiable());
+NABLA_REGISTER_OP(OpSchema("ZerosLike")
+                      .Input("x", {DType::kF32, DType::kI32, DType::kI64})
+                      .Output("zeros")
+                      .SetShapeFn(SameAsInput(0))
+                      .SetKernel(FunctionKernel([](const KernelArgs& args) {
+                        Tensor& out = args.output(0);
+                        std::memset(out.raw_data(), 0, out.nbytes());
+                        return absl::OkStatus();
+                      }))
+                      .NotDifferentiable());
 
 }  // namespace
 
@@ -481,15 +542,15 @@ Output Mul(Output a, Output b, absl::string_view name) {
 }
 Output Sum(Output x, std::vector<int64_t> axes, bool keep_dims,
            absl::string_view name) {
-  return MakeOp(
-      "Sum", {x}, {{"axes", IntsAttr(axes)}, {"keep_dims", BoolAttr(keep_dims)}},
-      name);
+  return MakeOp("Sum", {x},
+                {{"axes", IntsAttr(axes)}, {"keep_dims", BoolAttr(keep_dims)}},
+                name);
 }
 Output Mean(Output x, std::vector<int64_t> axes, bool keep_dims,
             absl::string_view name) {
-  return MakeOp(
-      "Mean", {x}, {{"axes", IntsAttr(axes)}, {"keep_dims", BoolAttr(keep_dims)}},
-      name);
+  return MakeOp("Mean", {x},
+                {{"axes", IntsAttr(axes)}, {"keep_dims", BoolAttr(keep_dims)}},
+                name);
 }
 Output SumTo(Output x, const Shape& shape, absl::string_view name) {
   return MakeOp("SumTo", {x}, {{"shape", ShapeAttr(shape)}}, name);
