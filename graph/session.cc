@@ -184,11 +184,29 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
       readers[in.node].push_back(id);
     }
   }
+  // Who reads a variable: its consumers, and the consumers of views of it
+  // (a Reshape or Identity of the variable shares its buffer).
+  auto readers_of = [&](int variable) {
+    std::vector<int> result;
+    std::vector<int> frontier = {variable};
+    while (!frontier.empty()) {
+      int v = frontier.back();
+      frontier.pop_back();
+      for (int reader : readers[v]) {
+        result.push_back(reader);
+        const OpSchema& schema = *g.node(reader).schema;
+        if (schema.kernel_sets_outputs() && schema.written_inputs().empty()) {
+          frontier.push_back(reader);
+        }
+      }
+    }
+    return result;
+  };
   for (int writer = 0; writer < n; ++writer) {
     if (!needed[writer]) continue;
     for (int i : g.node(writer).schema->written_inputs()) {
       int variable = g.node(writer).inputs[i].node;
-      for (int reader : readers[variable]) {
+      for (int reader : readers_of(variable)) {
         if (reader == writer) continue;
         bool also_writes = false;
         for (int j : g.node(reader).schema->written_inputs()) {

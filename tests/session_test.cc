@@ -166,6 +166,21 @@ TEST(SessionTest, FeedingAnIntermediateValuePrunesWhatComputesIt) {
                        HasSubstr("value 'h' is f32[?,2]; cannot feed shape [1,3]")));
 }
 
+TEST(SessionTest, InPlaceUpdateWaitsForReadersOfViews) {
+  // The update is built before the view's reader, so node order alone would
+  // run it first; the reader must still see the value before the update.
+  GraphBuilder b;
+  Output v = b.Variable("v", {2, 2}, Initializer::Constant(1.0f));
+  Output grad = b.Constant(Tensor::Filled<float>(Shape({2, 2}), 1.0f));
+  Output update = ApplySgd(v, grad, b.Scalar(0.5f));
+  Output read = Mul(Reshape(v, {4}), b.Scalar(3.0f));
+  NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(*b.Build()));
+  NABLA_ASSERT_OK_AND_ASSIGN(auto out, session->Run({}, {read}, {update}));
+  ExpectTensorNear(out[0], {4}, {3, 3, 3, 3});
+  NABLA_ASSERT_OK_AND_ASSIGN(out, session->Run({}, {read}, {update}));
+  ExpectTensorNear(out[0], {4}, {1.5, 1.5, 1.5, 1.5});
+}
+
 TEST(SessionTest, BatchSizeIsResolvedPerPlan) {
   GraphBuilder b;
   Output x = b.Placeholder("x", {kUnknownDim, 2});
