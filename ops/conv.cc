@@ -1,1 +1,638 @@
+// Conv2D (with and without bias) and its gradient ops Conv2DBackpropInput
+// and Conv2DBackpropFilter.
+//
+// Tensors are NCHW activations and OIHW filters; the kernels let oneDNN
+// choose their layouts (see the note above ConvForwardKernel).
+
 #include "ops/conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status.h"
+#include "graph/op_registry.h"
+#include "ops/dnnl_util.h"
+
+namespace nabla {
+namespace {
+
+using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
+// A primitive's arguments, made once by the kernel factory: the memory
+// objects are handles whose buffers Compute() rebinds, so running allocates
+// nothing.
+using ArgMap = std::unordered_map<int, dnnl::memory>;
+
+constexpr char kValid[] = "valid";
+constexpr char kSame[] = "same";
+constexpr char kExplicit[] = "explicit";
+
+// The geometry attributes of a convolution, checked.
+struct ConvAttrs {
+  int64_t strides[2];
+  int64_t dilations[2];
+  std::string padding;
+  int64_t explicit_paddings[4] = {0, 0, 0, 0};  // top, bottom, left, right
+};
+
+absl::StatusOr<ConvAttrs> ReadConvAttrs(const AttrReader& attrs) {
+  ConvAttrs conv;
+  std::vector<int64_t> strides = attrs.GetInts("strides");
+  if (strides.size() != 2 || strides[0] < 1 || strides[1] < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("strides must be two positive integers, got [",
+                     absl::StrJoin(strides, ","), "]"));
+  }
+  std::vector<int64_t> dilations = attrs.GetInts("dilations");
+  if (dilations.size() != 2 || dilations[0] < 1 || dilations[1] < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dilations must be two positive integers (1 for none), got [",
+        absl::StrJoin(dilations, ","), "]"));
+  }
+  conv.padding = attrs.GetString("padding");
+  if (conv.padding != kValid && conv.padding != kSame &&
+      conv.padding != kExplicit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "padding must be \"valid\", \"same\" or \"explicit\", got \"",
+        conv.padding, "\""));
+  }
+  std::vector<int64_t> pads = attrs.GetInts("explicit_paddings");
+  if (conv.padding == kExplicit) {
+    bool ok = pads.size() == 4;
+    for (int64_t p : pads) ok &= p >= 0;
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "padding \"explicit\" needs explicit_paddings of four integers >= "
+          "0 (top, bottom, left, right), got [",
+          absl::StrJoin(pads, ","), "]"));
+    }
+    for (int i = 0; i < 4; ++i) conv.explicit_paddings[i] = pads[i];
+  } else if (!pads.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "explicit_paddings are given only with padding \"explicit\", not \"",
+        conv.padding, "\""));
+  }
+  for (int i = 0; i < 2; ++i) {
+    conv.strides[i] = strides[i];
+    conv.dilations[i] = dilations[i];
+  }
+  return conv;
+}
+
+// One spatial dimension of a convolution: its output size and the padding
+// oneDNN is given on either side.
+struct SpatialDim {
+  int64_t out = kUnknownDim;
+  int64_t pad_before = 0;
+  int64_t pad_after = 0;
+};
+
+// `axis` is 0 for the height, 1 for the width. An unknown input or kernel
+// size gives an unknown output size.
+absl::StatusOr<SpatialDim> ConvOutputDim(const ConvAttrs& conv, int axis,
+                                         int64_t in, int64_t kernel) {
+  SpatialDim dim;
+  if (in == kUnknownDim || kernel == kUnknownDim) return dim;
+  const int64_t stride = conv.strides[axis];
+  const int64_t dilation = conv.dilations[axis];
+  const int64_t effective_kernel = (kernel - 1) * dilation + 1;
+  if (conv.padding == kSame) {
+    dim.out = (in + stride - 1) / stride;
+    int64_t total =
+        std::max<int64_t>((dim.out - 1) * stride + effective_kernel - in, 0);
+    dim.pad_before = total / 2;
+    dim.pad_after = total - dim.pad_before;
+    return dim;
+  }
+  if (conv.padding == kExplicit) {
+    dim.pad_before = conv.explicit_paddings[2 * axis];
+    dim.pad_after = conv.explicit_paddings[2 * axis + 1];
+  }
+  int64_t padded = in + dim.pad_before + dim.pad_after;
+  if (padded < effective_kernel) {
+    const char* what = axis == 0 ? "height" : "width";
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the kernel's ", what, " ", kernel,
+        dilation > 1 ? absl::StrCat(" (", effective_kernel, " dilated)") : "",
+        " is larger than the input's ", what, " ", in,
+        padded > in ? absl::StrCat(" padded to ", padded) : "",
+        " with padding \"", conv.padding, "\""));
+  }
+  dim.out = (padded - effective_kernel) / stride + 1;
+  return dim;
+}
+
+struct ConvGeometry {
+  SpatialDim h, w;
+};
+
+// The geometry of convolving x [N, C, H, W] with filters [O, C, KH, KW],
+// both of rank 4.
+absl::StatusOr<ConvGeometry> Geometry(const ConvAttrs& conv, const Shape& x,
+                                      const Shape& filters) {
+  ConvGeometry g;
+  NABLA_ASSIGN_OR_RETURN(g.h, ConvOutputDim(conv, 0, x[2], filters[2]));
+  NABLA_ASSIGN_OR_RETURN(g.w, ConvOutputDim(conv, 1, x[3], filters[3]));
+  return g;
+}
+
+bool DimsAgree(int64_t a, int64_t b) {
+  return a == b || a == kUnknownDim || b == kUnknownDim;
+}
+
+// Known dimensions must be positive; `allow_zero_batch` lets dimension 0
+// be 0 (an empty batch).
+absl::Status CheckRank4(const Shape& shape, absl::string_view what,
+                        absl::string_view layout, bool allow_zero_batch) {
+  if (shape.rank() != 4) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must be rank 4 ", layout, ", got ", shape.ToString()));
+  }
+  for (int i = 0; i < 4; ++i) {
+    if (shape[i] == 0 && !(i == 0 && allow_zero_batch)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " ", layout, " must have positive sizes, got ",
+                       shape.ToString()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckActivation(const AttrReader& attrs) {
+  const std::string& activation = attrs.GetString("activation");
+  if (activation != "linear" && activation != "relu") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "activation must be \"linear\" or \"relu\", got \"", activation, "\""));
+  }
+  return absl::OkStatus();
+}
+
+// The output shape of convolving x with filters; both already rank 4.
+absl::StatusOr<Shape> ConvOutputShape(const ConvAttrs& conv, const Shape& x,
+                                      const Shape& filters) {
+  if (!DimsAgree(x[1], filters[1])) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "x has ", x[1], " channels but the filters expect ", filters[1]));
+  }
+  NABLA_ASSIGN_OR_RETURN(ConvGeometry g, Geometry(conv, x, filters));
+  return Shape({x[0], filters[0], g.h.out, g.w.out});
+}
+
+SpecList ConvShapeFn(const ShapeContext& c, bool has_bias) {
+  NABLA_ASSIGN_OR_RETURN(ConvAttrs conv, ReadConvAttrs(c));
+  NABLA_RETURN_IF_ERROR(CheckActivation(c));
+  const Shape& x = c.input_shape(0);
+  const Shape& filters = c.input_shape(1);
+  NABLA_RETURN_IF_ERROR(CheckRank4(x, "x", "[N, C, H, W]", true));
+  NABLA_RETURN_IF_ERROR(
+      CheckRank4(filters, "filters", "[O, C, KH, KW]", false));
+  if (has_bias) {
+    const Shape& bias = c.input_shape(2);
+    if (bias.rank() != 1 || !DimsAgree(bias[0], filters[0])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bias must be [", filters[0], "] (one per filter), got ",
+                       bias.ToString()));
+    }
+  }
+  NABLA_ASSIGN_OR_RETURN(Shape y, ConvOutputShape(conv, x, filters));
+  return std::vector<TensorSpec>{{DType::kF32, y}};
+}
+
+// A shape attribute of a gradient op that may leave only the batch unknown.
+absl::StatusOr<Shape> GradShapeAttr(const AttrReader& attrs,
+                                    absl::string_view name,
+                                    absl::string_view layout,
+                                    bool allow_unknown_batch) {
+  Shape shape = attrs.GetShape(name);
+  NABLA_RETURN_IF_ERROR(CheckRank4(shape, name, layout, allow_unknown_batch));
+  for (int i = allow_unknown_batch ? 1 : 0; i < 4; ++i) {
+    if (shape[i] == kUnknownDim) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " ", shape.ToString(), " may leave ",
+          allow_unknown_batch ? "only the batch" : "no dimension", " unknown"));
+    }
+  }
+  return shape;
+}
+
+// dy must be what convolving x_shape by filter_shape gives.
+absl::Status CheckDy(const ConvAttrs& conv, const Shape& dy,
+                     const Shape& x_shape, const Shape& filter_shape) {
+  NABLA_RETURN_IF_ERROR(CheckRank4(dy, "dy", "[N, O, OH, OW]", true));
+  NABLA_ASSIGN_OR_RETURN(Shape expected,
+                         ConvOutputShape(conv, x_shape, filter_shape));
+  if (!dy.IsCompatibleWith(expected)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dy is ", dy.ToString(), " but convolving ", x_shape.ToString(), " by ",
+        filter_shape.ToString(), " gives ", expected.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+// Inputs dy, filters; attr input_shape.
+SpecList BackpropInputShapeFn(const ShapeContext& c) {
+  NABLA_ASSIGN_OR_RETURN(ConvAttrs conv, ReadConvAttrs(c));
+  NABLA_ASSIGN_OR_RETURN(Shape input_shape,
+                         GradShapeAttr(c, "input_shape", "[N, C, H, W]",
+                                       /*allow_unknown_batch=*/true));
+  const Shape& dy = c.input_shape(0);
+  const Shape& filters = c.input_shape(1);
+  NABLA_RETURN_IF_ERROR(
+      CheckRank4(filters, "filters", "[O, C, KH, KW]", false));
+  NABLA_RETURN_IF_ERROR(CheckDy(conv, dy, input_shape, filters));
+  if (input_shape[0] == kUnknownDim)
+    input_shape = input_shape.WithDim(0, dy[0]);
+  return std::vector<TensorSpec>{{DType::kF32, input_shape}};
+}
+
+// Inputs x, dy; attr filter_shape.
+SpecList BackpropFilterShapeFn(const ShapeContext& c) {
+  NABLA_ASSIGN_OR_RETURN(ConvAttrs conv, ReadConvAttrs(c));
+  NABLA_ASSIGN_OR_RETURN(Shape filter_shape,
+                         GradShapeAttr(c, "filter_shape", "[O, C, KH, KW]",
+                                       /*allow_unknown_batch=*/false));
+  const Shape& x = c.input_shape(0);
+  const Shape& dy = c.input_shape(1);
+  NABLA_RETURN_IF_ERROR(CheckRank4(x, "x", "[N, C, H, W]", true));
+  NABLA_RETURN_IF_ERROR(CheckDy(conv, dy, x, filter_shape));
+  return std::vector<TensorSpec>{{DType::kF32, filter_shape},
+                                 {DType::kF32, Shape({filter_shape[0]})}};
+}
+
+// A convolution with every size known, in oneDNN's terms.
+struct ConvProblem {
+  dnnl_dims src, weights, bias, dst;
+  dnnl_dims strides, dilates, padding_l, padding_r;
+  bool empty = false;  // a batch of 0: nothing for oneDNN to do
+};
+
+absl::StatusOr<ConvProblem> MakeProblem(const AttrReader& attrs, const Shape& x,
+                                        const Shape& filters) {
+  NABLA_ASSIGN_OR_RETURN(ConvAttrs conv, ReadConvAttrs(attrs));
+  NABLA_ASSIGN_OR_RETURN(ConvGeometry g, Geometry(conv, x, filters));
+  ConvProblem p;
+  p.src = DnnlDims(x);
+  p.weights = DnnlDims(filters);
+  p.bias = {filters[0]};
+  p.dst = {x[0], filters[0], g.h.out, g.w.out};
+  p.strides = {conv.strides[0], conv.strides[1]};
+  // oneDNN counts dilation from 0: 0 reads adjacent pixels.
+  p.dilates = {conv.dilations[0] - 1, conv.dilations[1] - 1};
+  p.padding_l = {g.h.pad_before, g.w.pad_before};
+  p.padding_r = {g.h.pad_after, g.w.pad_after};
+  p.empty = x[0] == 0;
+  return p;
+}
+
+dnnl::memory::desc AnyDesc(const dnnl_dims& dims) {
+  return dnnl::memory::desc(dims, dnnl_dt::f32, dnnl_tag::any);
+}
+
+dnnl::memory::desc PlainDescOf(const dnnl_dims& dims) {
+  return PlainDesc(Shape(absl::MakeConstSpan(dims)));
+}
+
+// The forward convolution's descriptor; the backward kernels make it too,
+// as the hint their primitive descriptors need.
+dnnl::convolution_forward::desc ForwardDesc(const ConvProblem& p,
+                                            dnnl::prop_kind prop,
+                                            const dnnl::memory::desc& src,
+                                            bool with_bias) {
+  if (with_bias) {
+    return dnnl::convolution_forward::desc(
+        prop, dnnl::algorithm::convolution_direct, src, AnyDesc(p.weights),
+        PlainDescOf(p.bias), AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
+        p.padding_r);
+  }
+  return dnnl::convolution_forward::desc(
+      prop, dnnl::algorithm::convolution_direct, src, AnyDesc(p.weights),
+      AnyDesc(p.dst), p.strides, p.dilates, p.padding_l, p.padding_r);
+}
+
+// The kernels take and give the layouts their primitives chose (format
+// `any`): the executor reorders only where a neighbour wants another one, so
+// a chain of convolutions, ReLU gradients and poolings keeps oneDNN's
+// blocked layout throughout, and only the filters, which are stored plain,
+// are reordered every step.
+
+// Inputs x, filters[, bias]; output y.
+class ConvForwardKernel : public Kernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
+                                                        bool has_bias) {
+    NABLA_ASSIGN_OR_RETURN(ConvProblem p,
+                           MakeProblem(c, c.input_shape(0), c.input_shape(1)));
+    auto k = std::make_unique<ConvForwardKernel>();
+    k->has_bias_ = has_bias;
+    if (p.empty) return std::unique_ptr<Kernel>(std::move(k));
+    const bool relu = c.GetString("activation") == "relu";
+    dnnl::convolution_forward::primitive_desc pd;
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      dnnl::primitive_attr attr;
+      if (relu) {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        attr.set_post_ops(ops);
+      }
+      pd = dnnl::convolution_forward::primitive_desc(
+          ForwardDesc(p, dnnl::prop_kind::forward_inference, AnyDesc(p.src),
+                      has_bias),
+          attr, CpuEngine());
+    }));
+    NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      c.RequestInputLayout(0, pd.src_desc());
+      c.RequestInputLayout(1, pd.weights_desc());
+      c.SetOutputLayout(0, pd.dst_desc());
+      k->src_ = UnboundMemory(pd.src_desc());
+      k->weights_ = UnboundMemory(pd.weights_desc());
+      k->dst_ = UnboundMemory(pd.dst_desc());
+      k->args_ = {{DNNL_ARG_SRC, k->src_},
+                  {DNNL_ARG_WEIGHTS, k->weights_},
+                  {DNNL_ARG_DST, k->dst_}};
+      if (has_bias) {
+        k->bias_ = UnboundMemory(PlainDescOf(p.bias));
+        k->args_[DNNL_ARG_BIAS] = k->bias_;
+      }
+      k->primitive_ = dnnl::convolution_forward(pd);
+    }));
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    if (!primitive_) return absl::OkStatus();
+    Bind(src_, args.input(0));
+    Bind(weights_, args.input(1));
+    if (has_bias_) Bind(bias_, args.input(2));
+    Bind(dst_, args.output(0));
+    primitive_.execute(CpuStream(), args_);
+    return absl::OkStatus();
+  }
+
+ private:
+  bool has_bias_ = false;
+  dnnl::memory src_, weights_, bias_, dst_;
+  ArgMap args_;
+  dnnl::convolution_forward primitive_;
+};
+
+// Inputs dy, filters; output dx.
+class ConvBackwardDataKernel : public Kernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<Kernel>> Create(
+      const KernelContext& c) {
+    NABLA_ASSIGN_OR_RETURN(ConvProblem p,
+                           MakeProblem(c, c.output_shape(0), c.input_shape(1)));
+    auto k = std::make_unique<ConvBackwardDataKernel>();
+    if (p.empty) return std::unique_ptr<Kernel>(std::move(k));
+    dnnl::convolution_backward_data::primitive_desc pd;
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      dnnl::convolution_forward::primitive_desc hint(
+          ForwardDesc(p, dnnl::prop_kind::forward_training, AnyDesc(p.src),
+                      false),
+          CpuEngine());
+      dnnl::convolution_backward_data::desc d(
+          dnnl::algorithm::convolution_direct, AnyDesc(p.src),
+          AnyDesc(p.weights), AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
+          p.padding_r);
+      pd =
+          dnnl::convolution_backward_data::primitive_desc(d, CpuEngine(), hint);
+    }));
+    NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      // The filters' layout may differ from the forward's (8b8a against
+      // 8a8b for the MNIST model's conv2); each asks for its own.
+      c.RequestInputLayout(0, pd.diff_dst_desc());
+      c.RequestInputLayout(1, pd.weights_desc());
+      c.SetOutputLayout(0, pd.diff_src_desc());
+      k->diff_dst_ = UnboundMemory(pd.diff_dst_desc());
+      k->weights_ = UnboundMemory(pd.weights_desc());
+      k->diff_src_ = UnboundMemory(pd.diff_src_desc());
+      k->args_ = {{DNNL_ARG_DIFF_DST, k->diff_dst_},
+                  {DNNL_ARG_WEIGHTS, k->weights_},
+                  {DNNL_ARG_DIFF_SRC, k->diff_src_}};
+      k->primitive_ = dnnl::convolution_backward_data(pd);
+    }));
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    if (!primitive_) return absl::OkStatus();
+    Bind(diff_dst_, args.input(0));
+    Bind(weights_, args.input(1));
+    Bind(diff_src_, args.output(0));
+    primitive_.execute(CpuStream(), args_);
+    return absl::OkStatus();
+  }
+
+ private:
+  dnnl::memory diff_dst_, weights_, diff_src_;
+  ArgMap args_;
+  dnnl::convolution_backward_data primitive_;
+};
+
+// Inputs x, dy; outputs d_filters, d_bias. The bias gradient comes from the
+// same primitive, and only where the plan reads it.
+class ConvBackwardWeightsKernel : public Kernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<Kernel>> Create(
+      const KernelContext& c) {
+    NABLA_ASSIGN_OR_RETURN(ConvProblem p,
+                           MakeProblem(c, c.input_shape(0), c.output_shape(0)));
+    auto k = std::make_unique<ConvBackwardWeightsKernel>();
+    k->with_bias_ = c.output_used(1);
+    if (p.empty) {
+      // No examples: the gradients are zero.
+      k->zero_outputs_ = true;
+      return std::unique_ptr<Kernel>(std::move(k));
+    }
+    // With one input channel, format `any` pads the source to 8 channels and
+    // reorders it every step, which costs more than the convolution; the
+    // plain source takes a GEMM-based path instead.
+    dnnl::memory::desc src =
+        p.src[1] == 1 ? PlainDescOf(p.src) : AnyDesc(p.src);
+    dnnl::convolution_backward_weights::primitive_desc pd;
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      dnnl::convolution_forward::primitive_desc hint(
+          ForwardDesc(p, dnnl::prop_kind::forward_training, src, k->with_bias_),
+          CpuEngine());
+      dnnl::convolution_backward_weights::desc d =
+          k->with_bias_
+              ? dnnl::convolution_backward_weights::desc(
+                    dnnl::algorithm::convolution_direct, src,
+                    AnyDesc(p.weights), PlainDescOf(p.bias), AnyDesc(p.dst),
+                    p.strides, p.dilates, p.padding_l, p.padding_r)
+              : dnnl::convolution_backward_weights::desc(
+                    dnnl::algorithm::convolution_direct, src,
+                    AnyDesc(p.weights), AnyDesc(p.dst), p.strides, p.dilates,
+                    p.padding_l, p.padding_r);
+      pd = dnnl::convolution_backward_weights::primitive_desc(d, CpuEngine(),
+                                                              hint);
+    }));
+    NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      c.RequestInputLayout(0, pd.src_desc());
+      c.RequestInputLayout(1, pd.diff_dst_desc());
+      c.SetOutputLayout(0, pd.diff_weights_desc());
+      k->src_ = UnboundMemory(pd.src_desc());
+      k->diff_dst_ = UnboundMemory(pd.diff_dst_desc());
+      k->diff_weights_ = UnboundMemory(pd.diff_weights_desc());
+      k->args_ = {{DNNL_ARG_SRC, k->src_},
+                  {DNNL_ARG_DIFF_DST, k->diff_dst_},
+                  {DNNL_ARG_DIFF_WEIGHTS, k->diff_weights_}};
+      if (k->with_bias_) {
+        k->diff_bias_ = UnboundMemory(PlainDescOf(p.bias));
+        k->args_[DNNL_ARG_DIFF_BIAS] = k->diff_bias_;
+      }
+      k->primitive_ = dnnl::convolution_backward_weights(pd);
+    }));
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    if (zero_outputs_) {
+      std::memset(args.output(0).raw_data(), 0, args.output(0).nbytes());
+      if (with_bias_) {
+        std::memset(args.output(1).raw_data(), 0, args.output(1).nbytes());
+      }
+      return absl::OkStatus();
+    }
+    Bind(src_, args.input(0));
+    Bind(diff_dst_, args.input(1));
+    Bind(diff_weights_, args.output(0));
+    if (with_bias_) Bind(diff_bias_, args.output(1));
+    primitive_.execute(CpuStream(), args_);
+    return absl::OkStatus();
+  }
+
+ private:
+  bool with_bias_ = false;
+  bool zero_outputs_ = false;
+  dnnl::memory src_, diff_dst_, diff_weights_, diff_bias_;
+  ArgMap args_;
+  dnnl::convolution_backward_weights primitive_;
+};
+
+// The geometry attributes the gradient ops share with the forward op.
+AttrMap GeometryAttrs(const AttrReader& forward) {
+  AttrMap attrs;
+  for (const char* name :
+       {"strides", "padding", "explicit_paddings", "dilations"}) {
+    attrs[name] = forward.attrs().at(name);
+  }
+  return attrs;
+}
+
+GradResult ConvGradient(const GradContext& g, bool has_bias) {
+  GraphBuilder* b = g.builder();
+  Output dz = g.dy(0);
+  if (g.GetString("activation") == "relu") {
+    dz = ReluGrad(dz, g.y(0), b->UniqueName(g.GradName("relu")));
+  }
+  AttrMap data_attrs = GeometryAttrs(g);
+  data_attrs["input_shape"] = ShapeAttr(g.x_spec(0).shape);
+  Output dx = MakeOp("Conv2DBackpropInput", {dz, g.x(1)}, std::move(data_attrs),
+                     b->UniqueName(g.GradName("dx")));
+  AttrMap filter_attrs = GeometryAttrs(g);
+  filter_attrs["filter_shape"] = ShapeAttr(g.x_spec(1).shape);
+  std::vector<Output> dw =
+      MakeOpOutputs("Conv2DBackpropFilter", {g.x(0), dz},
+                    std::move(filter_attrs), b->UniqueName(g.GradName("dw")));
+  if (dw.size() != 2) return b->status();
+  if (has_bias) return std::vector<Output>{dx, dw[0], dw[1]};
+  return std::vector<Output>{dx, dw[0]};
+}
+
+// The geometry attributes every op of this file declares.
+OpSchema& DeclareGeometryAttrs(OpSchema& schema) {
+  return schema.Attr("strides", AttrType::kInts, IntsAttr({1, 1}))
+      .Attr("padding", AttrType::kString, StringAttr(kValid))
+      .Attr("explicit_paddings", AttrType::kInts, IntsAttr({}))
+      .Attr("dilations", AttrType::kInts, IntsAttr({1, 1}));
+}
+
+void RegisterConvForward(const std::string& name, bool has_bias) {
+  OpSchema schema(name);
+  schema.Input("x").Input("filters");
+  if (has_bias) schema.Input("bias");
+  schema.Output("y");
+  DeclareGeometryAttrs(schema)
+      .Attr("activation", AttrType::kString, StringAttr("linear"))
+      .SetShapeFn([has_bias](const ShapeContext& c) {
+        return ConvShapeFn(c, has_bias);
+      })
+      .SetKernel([has_bias](const KernelContext& c) {
+        return ConvForwardKernel::Create(c, has_bias);
+      })
+      .SetGradient([has_bias](const GradContext& g) {
+        return ConvGradient(g, has_bias);
+      });
+  OpRegistry::Global().Register(std::move(schema));
+}
+
+const bool kRegistered = [] {
+  RegisterConvForward("Conv2D", /*has_bias=*/false);
+  RegisterConvForward("Conv2DWithBias", /*has_bias=*/true);
+
+  OpSchema backprop_input("Conv2DBackpropInput");
+  backprop_input.Input("dy").Input("filters").Output("dx");
+  DeclareGeometryAttrs(backprop_input)
+      .Attr("input_shape", AttrType::kShape)
+      .SetShapeFn(BackpropInputShapeFn)
+      .SetKernel(ConvBackwardDataKernel::Create)
+      .IsGradientOp();
+  OpRegistry::Global().Register(std::move(backprop_input));
+
+  OpSchema backprop_filter("Conv2DBackpropFilter");
+  backprop_filter.Input("x").Input("dy").Output("d_filters").Output("d_bias");
+  DeclareGeometryAttrs(backprop_filter)
+      .Attr("filter_shape", AttrType::kShape)
+      .SetShapeFn(BackpropFilterShapeFn)
+      .SetKernel(ConvBackwardWeightsKernel::Create)
+      .IsGradientOp();
+  OpRegistry::Global().Register(std::move(backprop_filter));
+  return true;
+}();
+
+AttrMap OptionAttrs(const Conv2DOptions& options) {
+  return {{"strides", IntsAttr(options.strides)},
+          {"padding", StringAttr(options.padding)},
+          {"explicit_paddings", IntsAttr(options.explicit_paddings)},
+          {"dilations", IntsAttr(options.dilations)}};
+}
+
+}  // namespace
+
+Output Conv2D(Output x, Output filters, Output bias,
+              const Conv2DOptions& options, absl::string_view name) {
+  AttrMap attrs = OptionAttrs(options);
+  attrs["activation"] =
+      StringAttr(options.activation == Activation::kRelu ? "relu" : "linear");
+  if (bias.valid()) {
+    return MakeOp("Conv2DWithBias", {x, filters, bias}, std::move(attrs), name);
+  }
+  return MakeOp("Conv2D", {x, filters}, std::move(attrs), name);
+}
+
+Output Conv2DBackpropInput(Output dy, Output filters, const Shape& input_shape,
+                           const Conv2DOptions& options,
+                           absl::string_view name) {
+  AttrMap attrs = OptionAttrs(options);
+  attrs["input_shape"] = ShapeAttr(input_shape);
+  return MakeOp("Conv2DBackpropInput", {dy, filters}, std::move(attrs), name);
+}
+
+std::vector<Output> Conv2DBackpropFilter(Output x, Output dy,
+                                         const Shape& filter_shape,
+                                         const Conv2DOptions& options,
+                                         absl::string_view name) {
+  AttrMap attrs = OptionAttrs(options);
+  attrs["filter_shape"] = ShapeAttr(filter_shape);
+  return MakeOpOutputs("Conv2DBackpropFilter", {x, dy}, std::move(attrs), name);
+}
+
+}  // namespace nabla

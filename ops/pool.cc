@@ -1,1 +1,474 @@
+// MaxPool2D, AvgPool2D and their gradient ops MaxPool2DGrad and
+// AvgPool2DGrad.
+//
+// The kernels run in a layout oneDNN's JIT pooling kernels take (see
+// PoolTag), which a convolution's output already has.
+
 #include "ops/pool.h"
+
+#include <algorithm>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status.h"
+#include "graph/op_registry.h"
+#include "ops/dnnl_util.h"
+
+namespace nabla {
+namespace {
+
+using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
+// A primitive's arguments, made once by the kernel factory: the memory
+// objects are handles whose buffers Compute() rebinds, so running allocates
+// nothing.
+using ArgMap = std::unordered_map<int, dnnl::memory>;
+
+constexpr char kValid[] = "valid";
+constexpr char kSame[] = "same";
+
+// oneDNN records each window's maximum as a u8 offset while the window has
+// at most this many pixels, and as an s32 beyond.
+constexpr int64_t kMaxU8WindowPixels = 255;
+
+// The attributes of a pooling op, checked.
+struct PoolAttrs {
+  int64_t kernel[2];
+  int64_t strides[2];
+  bool same = false;
+
+  DType WorkspaceType() const {
+    return kernel[0] * kernel[1] <= kMaxU8WindowPixels ? DType::kU8
+                                                       : DType::kI32;
+  }
+};
+
+absl::StatusOr<PoolAttrs> ReadPoolAttrs(const AttrReader& attrs) {
+  PoolAttrs pool;
+  std::vector<int64_t> kernel = attrs.GetInts("kernel");
+  if (kernel.size() != 2 || kernel[0] < 1 || kernel[1] < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kernel must be two positive integers, got [",
+                     absl::StrJoin(kernel, ","), "]"));
+  }
+  std::vector<int64_t> strides = attrs.GetInts("strides");
+  if (strides.empty()) strides = kernel;
+  if (strides.size() != 2 || strides[0] < 1 || strides[1] < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "strides must be two positive integers (or none, for the kernel "
+        "size), got [",
+        absl::StrJoin(strides, ","), "]"));
+  }
+  const std::string& padding = attrs.GetString("padding");
+  if (padding != kValid && padding != kSame) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "padding must be \"valid\" or \"same\", got \"", padding, "\""));
+  }
+  for (int i = 0; i < 2; ++i) {
+    pool.kernel[i] = kernel[i];
+    pool.strides[i] = strides[i];
+  }
+  pool.same = padding == kSame;
+  return pool;
+}
+
+// One spatial dimension of a pooling: its output size and the padding on
+// either side.
+struct SpatialDim {
+  int64_t out = kUnknownDim;
+  int64_t pad_before = 0;
+  int64_t pad_after = 0;
+};
+
+// `axis` is 0 for the height, 1 for the width.
+absl::StatusOr<SpatialDim> PoolOutputDim(const PoolAttrs& pool, int axis,
+                                         int64_t in) {
+  SpatialDim dim;
+  if (in == kUnknownDim) return dim;
+  const int64_t kernel = pool.kernel[axis];
+  const int64_t stride = pool.strides[axis];
+  if (pool.same) {
+    dim.out = (in + stride - 1) / stride;
+    int64_t total = std::max<int64_t>((dim.out - 1) * stride + kernel - in, 0);
+    dim.pad_before = total / 2;
+    dim.pad_after = total - dim.pad_before;
+    return dim;
+  }
+  if (in < kernel) {
+    const char* what = axis == 0 ? "height" : "width";
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the window's ", what, " ", kernel, " is larger than the input's ",
+        what, " ", in, " with padding \"valid\""));
+  }
+  dim.out = (in - kernel) / stride + 1;
+  return dim;
+}
+
+absl::Status CheckInputShape(const Shape& x, absl::string_view what) {
+  if (x.rank() != 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " must be rank 4 [N, C, H, W], got ", x.ToString()));
+  }
+  for (int i = 1; i < 4; ++i) {
+    if (x[i] == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " [N, C, H, W] must have positive sizes, got ", x.ToString()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Shape> PooledShape(const PoolAttrs& pool, const Shape& x) {
+  NABLA_ASSIGN_OR_RETURN(SpatialDim h, PoolOutputDim(pool, 0, x[2]));
+  NABLA_ASSIGN_OR_RETURN(SpatialDim w, PoolOutputDim(pool, 1, x[3]));
+  return Shape({x[0], x[1], h.out, w.out});
+}
+
+// Inputs x; outputs y and, with a workspace, the workspace.
+SpecList PoolShapeFn(const ShapeContext& c, bool with_workspace) {
+  NABLA_ASSIGN_OR_RETURN(PoolAttrs pool, ReadPoolAttrs(c));
+  NABLA_RETURN_IF_ERROR(CheckInputShape(c.input_shape(0), "x"));
+  NABLA_ASSIGN_OR_RETURN(Shape y, PooledShape(pool, c.input_shape(0)));
+  std::vector<TensorSpec> specs = {{DType::kF32, y}};
+  if (with_workspace) specs.push_back({pool.WorkspaceType(), y});
+  return specs;
+}
+
+// Inputs dy[, workspace]; attr input_shape; output dx.
+SpecList PoolGradShapeFn(const ShapeContext& c, bool with_workspace) {
+  NABLA_ASSIGN_OR_RETURN(PoolAttrs pool, ReadPoolAttrs(c));
+  Shape input_shape = c.GetShape("input_shape");
+  NABLA_RETURN_IF_ERROR(CheckInputShape(input_shape, "input_shape"));
+  for (int i = 1; i < 4; ++i) {
+    if (input_shape[i] == kUnknownDim) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input_shape ", input_shape.ToString(),
+                       " may leave only the batch unknown"));
+    }
+  }
+  NABLA_ASSIGN_OR_RETURN(Shape expected, PooledShape(pool, input_shape));
+  const Shape& dy = c.input_shape(0);
+  if (!dy.IsCompatibleWith(expected)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dy is ", dy.ToString(), " but pooling ",
+                     input_shape.ToString(), " gives ", expected.ToString()));
+  }
+  if (with_workspace) {
+    const TensorSpec& workspace = c.input(1);
+    if (workspace.dtype != pool.WorkspaceType() ||
+        !workspace.shape.IsCompatibleWith(dy)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "workspace must be ", DTypeName(pool.WorkspaceType()), dy.ToString(),
+          " (output 1 of the MaxPool2D node), got ", workspace.ToString()));
+    }
+  }
+  if (input_shape[0] == kUnknownDim)
+    input_shape = input_shape.WithDim(0, dy[0]);
+  return std::vector<TensorSpec>{{DType::kF32, input_shape}};
+}
+
+// The layout a pooling runs in. For plain NCHW oneDNN 2.6 has only a generic
+// loop (simple_nchw), about 3x slower on the MNIST model's pooling than its
+// JIT kernels even counting reorders; those take channel-blocked layouts
+// (nChw8c, nChw16c) and NHWC. A value that arrives in one of them (a
+// convolution's output) is pooled as it is; others are reordered into the
+// blocked layout of the machine's vector width, or NHWC where channels are
+// too few to fill a block.
+dnnl_tag PoolTag(const Layout& arriving, const Shape& shape, DType dtype) {
+  const auto isa = static_cast<int>(dnnl::get_effective_cpu_isa());
+  const bool avx512 =
+      (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+  const dnnl_tag blocked = avx512 ? dnnl_tag::aBcd16b : dnnl_tag::aBcd8b;
+  for (dnnl_tag tag : {blocked, dnnl_tag::acdb}) {
+    if (arriving == dnnl::memory::desc(DnnlDims(shape), DnnlType(dtype), tag)) {
+      return tag;
+    }
+  }
+  return shape[1] < (avx512 ? 16 : 8) ? dnnl_tag::acdb : blocked;
+}
+
+// A pooling with every size known, in oneDNN's terms and in the layout
+// `tag`.
+struct PoolProblem {
+  dnnl::memory::desc src, dst;
+  dnnl_dims strides, kernel, padding_l, padding_r;
+  bool empty = false;  // a batch of 0: nothing for oneDNN to do
+};
+
+absl::StatusOr<PoolProblem> MakeProblem(const AttrReader& attrs, const Shape& x,
+                                        dnnl_tag tag) {
+  NABLA_ASSIGN_OR_RETURN(PoolAttrs pool, ReadPoolAttrs(attrs));
+  NABLA_ASSIGN_OR_RETURN(SpatialDim h, PoolOutputDim(pool, 0, x[2]));
+  NABLA_ASSIGN_OR_RETURN(SpatialDim w, PoolOutputDim(pool, 1, x[3]));
+  PoolProblem p;
+  p.src = dnnl::memory::desc(DnnlDims(x), dnnl_dt::f32, tag);
+  p.dst = dnnl::memory::desc({x[0], x[1], h.out, w.out}, dnnl_dt::f32, tag);
+  p.strides = {pool.strides[0], pool.strides[1]};
+  p.kernel = {pool.kernel[0], pool.kernel[1]};
+  p.padding_l = {h.pad_before, w.pad_before};
+  p.padding_r = {h.pad_after, w.pad_after};
+  p.empty = x[0] == 0;
+  return p;
+}
+
+dnnl::pooling_forward::desc ForwardDesc(const PoolProblem& p,
+                                        dnnl::prop_kind prop,
+                                        dnnl::algorithm alg) {
+  return dnnl::pooling_forward::desc(prop, alg, p.src, p.dst, p.strides,
+                                     p.kernel, p.padding_l, p.padding_r);
+}
+
+// The op declares the workspace's dtype and dims (the executor allocates
+// what its layout needs); a oneDNN that wanted another would be misread.
+absl::Status CheckWorkspace(const dnnl::memory::desc& asked,
+                            const TensorSpec& declared,
+                            absl::string_view what) {
+  if (asked.data_type() != DnnlType(declared.dtype) ||
+      asked.dims() != DnnlDims(declared.shape)) {
+    return absl::InternalError(absl::StrCat(
+        what, ": oneDNN's max-pooling workspace is not the declared ",
+        declared.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+// Input x; output y, and for max pooling in training the workspace.
+class PoolForwardKernel : public Kernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
+                                                        dnnl::algorithm alg) {
+    const Shape& x = c.input_shape(0);
+    NABLA_ASSIGN_OR_RETURN(
+        PoolProblem p,
+        MakeProblem(c, x, PoolTag(c.input_layout(0), x, DType::kF32)));
+    auto k = std::make_unique<PoolForwardKernel>();
+    if (p.empty) return std::unique_ptr<Kernel>(std::move(k));
+    // Only max pooling in a plan that runs its gradient needs the
+    // workspace; inference skips writing it.
+    k->with_workspace_ = c.num_outputs() > 1 && c.output_used(1);
+    const dnnl::prop_kind prop = k->with_workspace_
+                                     ? dnnl::prop_kind::forward_training
+                                     : dnnl::prop_kind::forward_inference;
+    dnnl::pooling_forward::primitive_desc pd;
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      pd = dnnl::pooling_forward::primitive_desc(ForwardDesc(p, prop, alg),
+                                                 CpuEngine());
+    }));
+    NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
+    if (k->with_workspace_) {
+      NABLA_RETURN_IF_ERROR(
+          CheckWorkspace(pd.workspace_desc(), c.output(1), c.op()));
+    }
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      c.RequestInputLayout(0, p.src);
+      c.SetOutputLayout(0, p.dst);
+      k->src_ = UnboundMemory(p.src);
+      k->dst_ = UnboundMemory(p.dst);
+      k->args_ = {{DNNL_ARG_SRC, k->src_}, {DNNL_ARG_DST, k->dst_}};
+      if (k->with_workspace_) {
+        c.SetOutputLayout(1, pd.workspace_desc());
+        k->workspace_ = UnboundMemory(pd.workspace_desc());
+        k->args_[DNNL_ARG_WORKSPACE] = k->workspace_;
+      }
+      k->primitive_ = dnnl::pooling_forward(pd);
+    }));
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    if (!primitive_) return absl::OkStatus();
+    Bind(src_, args.input(0));
+    Bind(dst_, args.output(0));
+    if (with_workspace_) Bind(workspace_, args.output(1));
+    primitive_.execute(CpuStream(), args_);
+    return absl::OkStatus();
+  }
+
+ private:
+  bool with_workspace_ = false;
+  dnnl::memory src_, dst_, workspace_;
+  ArgMap args_;
+  dnnl::pooling_forward primitive_;
+};
+
+// Inputs dy and, for max pooling, the workspace; output dx.
+class PoolBackwardKernel : public Kernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
+                                                        dnnl::algorithm alg) {
+    const bool with_workspace = c.num_inputs() > 1;
+    // Max pooling runs in its forward's layout, which the workspace keeps.
+    const int guide = with_workspace ? 1 : 0;
+    const dnnl_tag tag = PoolTag(c.input_layout(guide), c.input_shape(guide),
+                                 c.input(guide).dtype);
+    NABLA_ASSIGN_OR_RETURN(PoolProblem p,
+                           MakeProblem(c, c.output_shape(0), tag));
+    auto k = std::make_unique<PoolBackwardKernel>();
+    if (p.empty) return std::unique_ptr<Kernel>(std::move(k));
+    k->with_workspace_ = with_workspace;
+    dnnl::pooling_backward::primitive_desc pd;
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      dnnl::pooling_forward::primitive_desc hint(
+          ForwardDesc(p, dnnl::prop_kind::forward_training, alg), CpuEngine());
+      dnnl::pooling_backward::desc d(alg, p.src, p.dst, p.strides, p.kernel,
+                                     p.padding_l, p.padding_r);
+      pd = dnnl::pooling_backward::primitive_desc(d, CpuEngine(), hint);
+    }));
+    NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
+    if (with_workspace) {
+      NABLA_RETURN_IF_ERROR(
+          CheckWorkspace(pd.workspace_desc(), c.input(1), c.op()));
+    }
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      c.RequestInputLayout(0, p.dst);
+      c.SetOutputLayout(0, p.src);
+      k->diff_dst_ = UnboundMemory(p.dst);
+      k->diff_src_ = UnboundMemory(p.src);
+      k->args_ = {{DNNL_ARG_DIFF_DST, k->diff_dst_},
+                  {DNNL_ARG_DIFF_SRC, k->diff_src_}};
+      if (with_workspace) {
+        // A workspace in another layout is reordered: its values, each
+        // maximum's offset within its window, do not depend on the layout.
+        c.RequestInputLayout(1, pd.workspace_desc());
+        k->workspace_ = UnboundMemory(pd.workspace_desc());
+        k->args_[DNNL_ARG_WORKSPACE] = k->workspace_;
+      }
+      k->primitive_ = dnnl::pooling_backward(pd);
+    }));
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    if (!primitive_) return absl::OkStatus();
+    Bind(diff_dst_, args.input(0));
+    if (with_workspace_) Bind(workspace_, args.input(1));
+    Bind(diff_src_, args.output(0));
+    primitive_.execute(CpuStream(), args_);
+    return absl::OkStatus();
+  }
+
+ private:
+  bool with_workspace_ = false;
+  dnnl::memory diff_dst_, workspace_, diff_src_;
+  ArgMap args_;
+  dnnl::pooling_backward primitive_;
+};
+
+AttrMap PoolAttrMap(std::vector<int64_t> kernel, std::vector<int64_t> strides,
+                    absl::string_view padding) {
+  return {{"kernel", IntsAttr(kernel)},
+          {"strides", IntsAttr(strides)},
+          {"padding", StringAttr(padding)}};
+}
+
+// The attributes of the node being differentiated, and the input shape.
+AttrMap GradAttrs(const GradContext& g) {
+  AttrMap attrs = g.attrs();
+  attrs["input_shape"] = ShapeAttr(g.x_spec(0).shape);
+  return attrs;
+}
+
+OpSchema& DeclarePoolAttrs(OpSchema& schema) {
+  return schema.Attr("kernel", AttrType::kInts)
+      .Attr("strides", AttrType::kInts, IntsAttr({}))
+      .Attr("padding", AttrType::kString, StringAttr(kValid));
+}
+
+const bool kRegistered = [] {
+  const dnnl::algorithm kMax = dnnl::algorithm::pooling_max;
+  // Keras leaves the padding out of each window's mean.
+  const dnnl::algorithm kAvg = dnnl::algorithm::pooling_avg_exclude_padding;
+
+  OpSchema max_pool("MaxPool2D");
+  max_pool.Input("x").Output("y").Output("workspace");
+  DeclarePoolAttrs(max_pool)
+      .SetShapeFn([](const ShapeContext& c) { return PoolShapeFn(c, true); })
+      .SetKernel([kMax](const KernelContext& c) {
+        return PoolForwardKernel::Create(c, kMax);
+      })
+      .SetGradient([](const GradContext& g) -> GradResult {
+        if (!g.has_dy(0)) return std::vector<Output>{Output()};
+        return std::vector<Output>{
+            MakeOp("MaxPool2DGrad", {g.dy(0), g.y(1)}, GradAttrs(g),
+                   g.builder()->UniqueName(g.GradName("dx")))};
+      });
+  OpRegistry::Global().Register(std::move(max_pool));
+
+  OpSchema max_pool_grad("MaxPool2DGrad");
+  max_pool_grad.Input("dy")
+      .Input("workspace", {DType::kU8, DType::kI32})
+      .Output("dx")
+      .Attr("input_shape", AttrType::kShape);
+  DeclarePoolAttrs(max_pool_grad)
+      .SetShapeFn(
+          [](const ShapeContext& c) { return PoolGradShapeFn(c, true); })
+      .SetKernel([kMax](const KernelContext& c) {
+        return PoolBackwardKernel::Create(c, kMax);
+      })
+      .IsGradientOp();
+  OpRegistry::Global().Register(std::move(max_pool_grad));
+
+  OpSchema avg_pool("AvgPool2D");
+  avg_pool.Input("x").Output("y");
+  DeclarePoolAttrs(avg_pool)
+      .SetShapeFn([](const ShapeContext& c) { return PoolShapeFn(c, false); })
+      .SetKernel([kAvg](const KernelContext& c) {
+        return PoolForwardKernel::Create(c, kAvg);
+      })
+      .SetGradient([](const GradContext& g) -> GradResult {
+        return std::vector<Output>{
+            MakeOp("AvgPool2DGrad", {g.dy(0)}, GradAttrs(g),
+                   g.builder()->UniqueName(g.GradName("dx")))};
+      });
+  OpRegistry::Global().Register(std::move(avg_pool));
+
+  OpSchema avg_pool_grad("AvgPool2DGrad");
+  avg_pool_grad.Input("dy").Output("dx").Attr("input_shape", AttrType::kShape);
+  DeclarePoolAttrs(avg_pool_grad)
+      .SetShapeFn(
+          [](const ShapeContext& c) { return PoolGradShapeFn(c, false); })
+      .SetKernel([kAvg](const KernelContext& c) {
+        return PoolBackwardKernel::Create(c, kAvg);
+      })
+      .IsGradientOp();
+  OpRegistry::Global().Register(std::move(avg_pool_grad));
+  return true;
+}();
+
+}  // namespace
+
+Output MaxPool2D(Output x, std::vector<int64_t> kernel,
+                 std::vector<int64_t> strides, absl::string_view padding,
+                 absl::string_view name) {
+  return MakeOp("MaxPool2D", {x},
+                PoolAttrMap(std::move(kernel), std::move(strides), padding),
+                name);
+}
+
+Output AvgPool2D(Output x, std::vector<int64_t> kernel,
+                 std::vector<int64_t> strides, absl::string_view padding,
+                 absl::string_view name) {
+  return MakeOp("AvgPool2D", {x},
+                PoolAttrMap(std::move(kernel), std::move(strides), padding),
+                name);
+}
+
+Output MaxPool2DGrad(Output dy, Output workspace, const Shape& input_shape,
+                     std::vector<int64_t> kernel, std::vector<int64_t> strides,
+                     absl::string_view padding, absl::string_view name) {
+  AttrMap attrs = PoolAttrMap(std::move(kernel), std::move(strides), padding);
+  attrs["input_shape"] = ShapeAttr(input_shape);
+  return MakeOp("MaxPool2DGrad", {dy, workspace}, std::move(attrs), name);
+}
+
+Output AvgPool2DGrad(Output dy, const Shape& input_shape,
+                     std::vector<int64_t> kernel, std::vector<int64_t> strides,
+                     absl::string_view padding, absl::string_view name) {
+  AttrMap attrs = PoolAttrMap(std::move(kernel), std::move(strides), padding);
+  attrs["input_shape"] = ShapeAttr(input_shape);
+  return MakeOp("AvgPool2DGrad", {dy}, std::move(attrs), name);
+}
+
+}  // namespace nabla
