@@ -6,7 +6,7 @@ namespace nabla {
 
 LectureModel BuildLectureModel(GraphBuilder& b, int64_t seed) {
   LectureModel m;
-  m.images = b.Placeholder("images", {kUnknownDim, 1, 28, 28});
+  m.images = b.Placeholder("images", {kUnknownDim, 1, 28, 28}, DType::kU8);
   m.labels = b.Placeholder("labels", {kUnknownDim}, DType::kI32);
 
   // Each weight gets its own seed, so that layers are not initialized alike.
@@ -24,7 +24,8 @@ LectureModel BuildLectureModel(GraphBuilder& b, int64_t seed) {
 
   Conv2DOptions relu;
   relu.activation = Activation::kRelu;
-  Output conv1 = Conv2D(m.images, weight("conv1/w", {32, 1, 5, 5}),
+  Output pixels = Cast(m.images, 1.0f / 255, "rescale");
+  Output conv1 = Conv2D(pixels, weight("conv1/w", {32, 1, 5, 5}),
                         bias("conv1/b", 32), relu, "conv1");
   Output pool1 = MaxPool2D(conv1, {2, 2}, {2, 2}, "valid", "pool1");
   Output conv2 = Conv2D(pool1, weight("conv2/w", {64, 32, 5, 5}),

@@ -3,7 +3,9 @@
 //   Conv2D(32, 5x5, relu) > MaxPool(2x2) > Conv2D(64, 5x5, relu) >
 //   MaxPool(2x2) > Flatten > Dense(1000, relu) > Dense(10, softmax)
 //
-// with categorical cross-entropy. Shared by examples/mnist.cc, the
+// with categorical cross-entropy. It takes u8 pixels and scales them to
+// [0, 1] itself (Keras's Rescaling), so a dataset in memory costs a quarter
+// of f32. Shared by examples/mnist.cc, the
 // benchmarks and the tests.
 //
 //   GraphBuilder b;
@@ -22,7 +24,7 @@
 namespace nabla {
 
 struct LectureModel {
-  Output images;         // placeholder f32 [?, 1, 28, 28], pixels in [0, 1]
+  Output images;         // placeholder u8 [?, 1, 28, 28], pixels 0-255
   Output labels;         // placeholder i32 [?], classes 0-9
   Output logits;         // f32 [?, 10]
   Output probabilities;  // softmax(logits): the model's prediction

@@ -60,6 +60,13 @@ ABSL_FLAG(std::string, metrics_out, "",
 namespace nabla {
 namespace {
 
+// The lecture's model scales u8 pixels itself.
+const IdxOptions kPixels = [] {
+  IdxOptions options;
+  options.images_as_float = false;
+  return options;
+}();
+
 constexpr char kGraphFile[] = "model.pbtxt";
 constexpr char kCheckpointFile[] = "checkpoint.ckpt";
 
@@ -102,7 +109,7 @@ Dataset Head(const MnistData& data, int64_t limit) {
   int64_t n = data.images.shape()[0];
   if (limit <= 0 || limit >= n) return Dataset{data.images, data.labels};
   Shape image_shape = data.images.shape().WithDim(0, limit);
-  Tensor images(DType::kF32, image_shape);
+  Tensor images(data.images.dtype(), image_shape);
   std::memcpy(images.raw_data(), data.images.raw_data(), images.nbytes());
   Tensor labels(DType::kI32, Shape({limit}));
   std::memcpy(labels.raw_data(), data.labels.raw_data(), labels.nbytes());
@@ -163,8 +170,8 @@ absl::StatusOr<ModelSpec> SpecFromGraph(const Graph& graph,
 absl::Status Run() {
   SetNumThreads(absl::GetFlag(FLAGS_threads));
   const std::string data_dir = DataDir();
-  NABLA_ASSIGN_OR_RETURN(MnistData train, LoadMnist(data_dir, "train"));
-  NABLA_ASSIGN_OR_RETURN(MnistData test, LoadMnist(data_dir, "t10k"));
+  NABLA_ASSIGN_OR_RETURN(MnistData train, LoadMnist(data_dir, "train", kPixels));
+  NABLA_ASSIGN_OR_RETURN(MnistData test, LoadMnist(data_dir, "t10k", kPixels));
   Dataset train_set = Head(train, absl::GetFlag(FLAGS_train_limit));
   Dataset test_set{test.images, test.labels};
   std::printf("nabla MNIST: %lld training and %lld test images from %s, "
@@ -200,6 +207,7 @@ absl::Status Run() {
   } else {
     GraphBuilder b;
     LectureModel model = BuildLectureModel(b, absl::GetFlag(FLAGS_seed));
+    NABLA_RETURN_IF_ERROR(b.status());
     NABLA_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer());
     NABLA_ASSIGN_OR_RETURN(TrainStep step,
                            optimizer->Minimize(model.loss, model.variables));

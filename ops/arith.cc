@@ -1,5 +1,5 @@
 // Add, Sub, Mul with broadcasting; Sum, Mean, SumTo and their gradient
-// helper ReductionGrad; ZerosLike.
+// helper ReductionGrad; Cast; ZerosLike.
 
 #include "ops/arith.h"
 
@@ -494,6 +494,51 @@ NABLA_REGISTER_OP(
               {{"axes", IntsAttr(axes)}, {"mean", BoolAttr(false)}})};
         }));
 
+template <typename T>
+void CastToFloat(const T* src, int64_t n, float scale, float* dst) {
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) * scale;
+}
+
+NABLA_REGISTER_OP(
+    OpSchema("Cast")
+        .Input("x", {DType::kF32, DType::kI32, DType::kI64, DType::kU8})
+        .Output("y")
+        .Attr("scale", AttrType::kFloat, FloatAttr(1.0f))
+        .SetShapeFn([](const ShapeContext& c) -> SpecList {
+          return std::vector<TensorSpec>{{DType::kF32, c.input_shape(0)}};
+        })
+        .SetKernel([](const KernelContext& c)
+                       -> absl::StatusOr<std::unique_ptr<Kernel>> {
+          float scale = c.GetFloat("scale");
+          DType dtype = c.input(0).dtype;
+          return FunctionKernel([scale, dtype](const KernelArgs& args) {
+            const Tensor& x = args.input(0);
+            float* y = args.output(0).data<float>();
+            switch (dtype) {
+              case DType::kF32:
+                CastToFloat(x.data<float>(), x.num_elements(), scale, y);
+                break;
+              case DType::kI32:
+                CastToFloat(x.data<int32_t>(), x.num_elements(), scale, y);
+                break;
+              case DType::kI64:
+                CastToFloat(x.data<int64_t>(), x.num_elements(), scale, y);
+                break;
+              default:
+                CastToFloat(x.data<uint8_t>(), x.num_elements(), scale, y);
+                break;
+            }
+            return absl::OkStatus();
+          })(c);
+        })
+        .SetGradient([](const GradContext& g) -> GradResult {
+          // Only an f32 input has a gradient; integers are data.
+          if (g.x_spec(0).dtype != DType::kF32) return std::vector<Output>{Output()};
+          return std::vector<Output>{Cast(g.dy(0), g.GetFloat("scale"),
+                                          g.GradName("cast"))};
+        }));
+
 NABLA_REGISTER_OP(OpSchema("ZerosLike")
                       .Input("x", {DType::kF32, DType::kI32, DType::kI64})
                       .Output("zeros")
@@ -554,6 +599,9 @@ Output Mean(Output x, std::vector<int64_t> axes, bool keep_dims,
 }
 Output SumTo(Output x, const Shape& shape, absl::string_view name) {
   return MakeOp("SumTo", {x}, {{"shape", ShapeAttr(shape)}}, name);
+}
+Output Cast(Output x, float scale, absl::string_view name) {
+  return MakeOp("Cast", {x}, {{"scale", FloatAttr(scale)}}, name);
 }
 Output ZerosLike(Output x, absl::string_view name) {
   return MakeOp("ZerosLike", {x}, {}, name);

@@ -31,6 +31,11 @@ Output Mean(Output x, std::vector<int64_t> axes = {}, bool keep_dims = false,
 // broadcasting binary op. A kUnknownDim in `shape` keeps x's dimension.
 Output SumTo(Output x, const Shape& shape, absl::string_view name = {});
 
+// x converted to f32 and multiplied by `scale`: Keras's Rescaling. Lets a
+// model take u8 pixels (a quarter of f32's memory) and scale them itself:
+//   Output pixels = Cast(images_u8, 1.0f / 255);
+Output Cast(Output x, float scale = 1.0f, absl::string_view name = {});
+
 // Zeros of x's dtype and shape.
 Output ZerosLike(Output x, absl::string_view name = {});
 

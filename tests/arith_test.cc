@@ -158,6 +158,31 @@ TEST(ArithGradientTest, Reductions) {
       {RandomTensor({2, 3, 4}, 9)}, {0});
 }
 
+TEST(CastTest, ScalesEveryDtypeToFloat) {
+  GraphBuilder b;
+  Output bytes = b.Placeholder("bytes", {3}, DType::kU8);
+  Output ints = b.Placeholder("ints", {2}, DType::kI64);
+  Output floats = b.Placeholder("floats", {2});
+  Tensor pixels(DType::kU8, {3});
+  pixels.data<uint8_t>()[0] = 0;
+  pixels.data<uint8_t>()[1] = 51;
+  pixels.data<uint8_t>()[2] = 255;
+  NABLA_ASSERT_OK_AND_ASSIGN(
+      auto out,
+      RunOnce(b,
+              {{bytes, pixels},
+               {ints, Tensor::FromVector<int64_t>({2}, {-3, 5})},
+               {floats, Tensor::FromVector<float>({2}, {1.5f, -2})}},
+              {Cast(bytes, 1.0f / 255), Cast(ints), Cast(floats, 2.0f)}));
+  EXPECT_EQ(out[0].dtype(), DType::kF32);
+  ExpectTensorNear(out[0], {3}, {0, 0.2, 1}, 1e-7, 1e-6);
+  ExpectTensorNear(out[1], {2}, {-3, 5});
+  ExpectTensorNear(out[2], {2}, {3, -4});
+  CheckGradients(
+      [](GraphBuilder&, const std::vector<Output>& in) { return Cast(in[0], 3.0f); },
+      {RandomTensor({4}, 11)}, {0});
+}
+
 TEST(ArithGradientTest, MeanOverUnknownBatch) {
   // The count divided by is known only when the plan is compiled.
   GraphBuilder b;

@@ -183,10 +183,15 @@ absl::StatusOr<Tensor> ReadIdxImages(const std::string& path,
         absl::StrCat("'", path, "' holds images of ", array.dims[1], "x",
                      array.dims[2], " pixels"));
   }
-  Tensor images(DType::kF32,
-                Shape({array.dims[0], 1, array.dims[1], array.dims[2]}));
-  float* out = images.data<float>();
+  Shape shape({array.dims[0], 1, array.dims[1], array.dims[2]});
   const uint8_t* in = array.data.data();
+  if (!options.images_as_float) {
+    Tensor images(DType::kU8, shape);
+    std::memcpy(images.raw_data(), in, images.nbytes());
+    return images;
+  }
+  Tensor images(DType::kF32, shape);
+  float* out = images.data<float>();
   const int64_t n = images.num_elements();
   for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) / 255.0f;
   return images;

@@ -35,6 +35,9 @@ struct IdxOptions {
   int num_classes = 10;
   // The most elements one file may declare (default 2^28, 1 GiB as f32).
   int64_t max_elements = int64_t{1} << 28;
+  // Images as f32 in [0, 1]; false keeps the u8 pixels as stored, a quarter
+  // of the memory, for a model that scales them itself (see Cast).
+  bool images_as_float = true;
 };
 
 // IdxArray is an IDX file of unsigned bytes as read: its dimensions and its
@@ -63,7 +66,8 @@ absl::StatusOr<Tensor> ReadIdxLabels(const std::string& path,
 
 // MnistData is one split of an MNIST-format dataset.
 struct MnistData {
-  Tensor images;  // f32 [N, 1, rows, cols] in [0, 1]
+  Tensor images;  // f32 [N, 1, rows, cols] in [0, 1], or u8 as stored
+                  // (IdxOptions::images_as_float)
   Tensor labels;  // i32 [N]
 };
 
