@@ -313,7 +313,9 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
     release_at[std::min(std::max(last_use[s], created_at), num_positions)]
         .push_back(s);
   };
-  std::vector<Tensor> buffers;
+  // Buffer sizes this plan needs; the buffers themselves are the session's
+  // (see Session::arena_), shared by all its plans.
+  std::vector<size_t> buffer_bytes;
   std::vector<int> buffer_of(num_slots, -1);
   std::vector<int> free_buffers;
   auto allocate = [&](int s) {
@@ -323,9 +325,9 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
     plan->stats_.unshared_bytes += bytes;
     int best = -1;
     for (int f = 0; f < static_cast<int>(free_buffers.size()); ++f) {
-      size_t capacity = buffers[free_buffers[f]].capacity();
+      size_t capacity = buffer_bytes[free_buffers[f]];
       if (capacity >= bytes &&
-          (best < 0 || capacity < buffers[free_buffers[best]].capacity())) {
+          (best < 0 || capacity < buffer_bytes[free_buffers[best]])) {
         best = f;
       }
     }
@@ -334,12 +336,12 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
       buffer = free_buffers[best];
       free_buffers.erase(free_buffers.begin() + best);
     } else {
-      buffer = static_cast<int>(buffers.size());
-      buffers.emplace_back(DType::kU8, Shape({static_cast<int64_t>(bytes)}));
+      buffer = static_cast<int>(buffer_bytes.size());
+      buffer_bytes.push_back(bytes);
       plan->stats_.arena_bytes += bytes;
     }
     buffer_of[s] = buffer;
-    plan->values_[s] = buffers[buffer].ViewAs(spec.dtype, spec.shape);
+    plan->arena_views_.push_back(Plan::ArenaView{s, buffer, spec});
   };
   auto release = [&](int s) {
     if (buffer_of[s] >= 0) {
@@ -430,13 +432,32 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
                       kLiveToEnd);
     }
   }
+  // Grow the session's arena to what this plan needs; plans compiled
+  // earlier re-point their values at the grown buffers on their next run.
+  for (size_t b = 0; b < buffer_bytes.size(); ++b) {
+    if (b == arena_.size()) arena_.emplace_back();
+    if (arena_[b].empty() || arena_[b].capacity() < buffer_bytes[b]) {
+      arena_[b] = Tensor(DType::kU8, Shape({static_cast<int64_t>(buffer_bytes[b])}));
+      ++arena_generation_;
+    }
+  }
+  plan->session_ = this;
   plan->stats_.num_steps = static_cast<int>(plan->steps_.size());
   plans_.push_back(std::move(plan));
   return plans_.back().get();
 }
 
+void Plan::BindArena() {
+  for (const ArenaView& view : arena_views_) {
+    values_[view.slot] =
+        session_->arena_[view.buffer].ViewAs(view.spec.dtype, view.spec.shape);
+  }
+  bound_generation_ = session_->arena_generation_;
+}
+
 absl::Status Plan::Run(absl::Span<const Tensor> feeds,
                        std::vector<Tensor>* fetches) {
+  if (bound_generation_ != session_->arena_generation_) BindArena();
   if (feeds.size() != feed_slots_.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("plan takes ", feed_slots_.size(), " feeds, got ",

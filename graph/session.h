@@ -47,13 +47,16 @@ struct FeedSpec {
 // PlanStats describes a compiled plan, for tests and benchmarks.
 struct PlanStats {
   int num_steps = 0;
-  // Bytes of the buffers the plan allocated for intermediate values, and
-  // what one buffer per value would have needed.
+  // Bytes of the buffers the plan needs for intermediate values (shared
+  // with the session's other plans), and what one buffer per value would
+  // have needed.
   size_t arena_bytes = 0;
   size_t unshared_bytes = 0;
   // Layout conversions the executor inserted between kernels.
   int num_reorders = 0;
 };
+
+class Session;
 
 class Plan {
  public:
@@ -76,7 +79,19 @@ class Plan {
     std::vector<int> outputs;  // value slots
   };
 
+  // Where value `slot` lives in the session's arena.
+  struct ArenaView {
+    int slot;
+    int buffer;
+    TensorSpec spec;
+  };
+  // Points the values at the session's current arena buffers.
+  void BindArena();
+
   const Graph* graph_ = nullptr;
+  Session* session_ = nullptr;
+  std::vector<ArenaView> arena_views_;
+  int64_t bound_generation_ = -1;
   std::vector<Step> steps_;
   std::vector<Tensor> values_;
   std::vector<int> feed_slots_;
@@ -85,6 +100,7 @@ class Plan {
   PlanStats stats_;
 };
 
+// A Session and its plans are not thread-safe: run one plan at a time.
 class Session {
  public:
   // Creates a session over `graph` and gives every Variable its initial
@@ -111,11 +127,17 @@ class Session {
   const VariableStore& variables() const { return variables_; }
 
  private:
+  friend class Plan;
   explicit Session(Graph graph) : graph_(std::move(graph)) {}
 
   Graph graph_;
   VariableStore variables_;
   std::vector<std::unique_ptr<Plan>> plans_;
+  // Buffers for intermediate values, shared by every plan of the session:
+  // plans never run at once, so a session needs the largest plan's memory,
+  // not the sum. Growing a buffer bumps the generation.
+  std::vector<Tensor> arena_;
+  int64_t arena_generation_ = 0;
   absl::flat_hash_map<std::string, Plan*> plan_cache_;
 };
 

@@ -216,6 +216,29 @@ TEST(SessionTest, LivenessPlanningSharesBuffers) {
   ExpectTensorNear(out[0], {64, 256}, expected, 1e-5, 1e-5);
 }
 
+TEST(SessionTest, PlansShareTheSessionArena) {
+  // A small plan compiled after a large one reuses its buffers, and the
+  // large one still computes correctly when they alternate.
+  GraphBuilder b;
+  Output x = b.Placeholder("x", {kUnknownDim, 64});
+  Output y = Tanh(Tanh(x));
+  NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(*b.Build()));
+  NABLA_ASSERT_OK_AND_ASSIGN(Plan * small, session->Compile({{x, Shape({2, 64})}}, {y}));
+  NABLA_ASSERT_OK_AND_ASSIGN(Plan * large, session->Compile({{x, Shape({50, 64})}}, {y}));
+  Tensor small_in = RandomTensor({2, 64}, 1), large_in = RandomTensor({50, 64}, 2);
+  std::vector<Tensor> small_out, large_out;
+  for (int i = 0; i < 2; ++i) {
+    NABLA_ASSERT_OK(small->Run({small_in}, &small_out));
+    NABLA_ASSERT_OK(large->Run({large_in}, &large_out));
+  }
+  std::vector<double> expected;
+  for (float v : large_in.flat<float>()) expected.push_back(std::tanh(std::tanh(double{v})));
+  ExpectTensorNear(large_out[0], {50, 64}, expected, 1e-6, 1e-5);
+  expected.clear();
+  for (float v : small_in.flat<float>()) expected.push_back(std::tanh(std::tanh(double{v})));
+  ExpectTensorNear(small_out[0], {2, 64}, expected, 1e-6, 1e-5);
+}
+
 TEST(SessionTest, ViewsKeepTheirSourceAlive) {
   // Reshape shares its input's buffer: the buffer must not be handed to a
   // later value while the view is still to be read.
