@@ -24,7 +24,12 @@ class ReorderKernel : public Kernel {
   absl::Status Compute(const KernelArgs& args) override {
     src_.set_data_handle(args.input(0).raw_data());
     dst_.set_data_handle(args.output(0).raw_data());
-    reorder_.execute(CpuStream(), src_, dst_);
+    // The C API with a stack array: the C++ execute() allocates per call.
+    dnnl_exec_arg_t c_args[2] = {{DNNL_ARG_FROM, src_.get()},
+                                 {DNNL_ARG_TO, dst_.get()}};
+    dnnl::error::wrap_c_api(
+        dnnl_primitive_execute(reorder_.get(), CpuStream().get(), 2, c_args),
+        "could not execute a reorder");
     return absl::OkStatus();
   }
 

@@ -41,8 +41,9 @@ class EltwiseForwardKernel : public Kernel {
       auto desc = EltwiseDesc(c);
       dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg,
                                     desc, alpha, 0.f);
-      dnnl::eltwise_forward::primitive_desc pd(d, CpuEngine());
+      dnnl::eltwise_forward::primitive_desc pd(d, KernelAttr(), CpuEngine());
       k->primitive_ = dnnl::eltwise_forward(pd);
+      k->scratchpad_ = Scratchpad(pd);
       k->src_ = UnboundMemory(desc);
       k->dst_ = UnboundMemory(desc);
     }));
@@ -53,12 +54,14 @@ class EltwiseForwardKernel : public Kernel {
     if (!primitive_) return absl::OkStatus();
     Bind(src_, args.input(0));
     Bind(dst_, args.output(0));
-    primitive_.execute(CpuStream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                     {DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
     return absl::OkStatus();
   }
 
  private:
   dnnl::eltwise_forward primitive_;
+  Scratchpad scratchpad_;
   dnnl::memory src_, dst_;
 };
 
@@ -77,8 +80,9 @@ class EltwiseBackwardKernel : public Kernel {
                                       desc, alpha, 0.f);
       dnnl::eltwise_forward::primitive_desc fwd_pd(fwd, CpuEngine());
       dnnl::eltwise_backward::desc bwd(alg, desc, desc, alpha, 0.f);
-      dnnl::eltwise_backward::primitive_desc pd(bwd, CpuEngine(), fwd_pd);
+      dnnl::eltwise_backward::primitive_desc pd(bwd, KernelAttr(), CpuEngine(), fwd_pd);
       k->primitive_ = dnnl::eltwise_backward(pd);
+      k->scratchpad_ = Scratchpad(pd);
       k->diff_dst_ = UnboundMemory(desc);
       k->dst_ = UnboundMemory(desc);
       k->diff_src_ = UnboundMemory(desc);
@@ -91,7 +95,8 @@ class EltwiseBackwardKernel : public Kernel {
     Bind(diff_dst_, args.input(0));
     Bind(dst_, args.input(1));
     Bind(diff_src_, args.output(0));
-    primitive_.execute(CpuStream(), {{DNNL_ARG_DIFF_DST, diff_dst_},
+    ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                     {DNNL_ARG_DIFF_DST, diff_dst_},
                                      {DNNL_ARG_DST, dst_},
                                      {DNNL_ARG_DIFF_SRC, diff_src_}});
     return absl::OkStatus();
@@ -99,6 +104,7 @@ class EltwiseBackwardKernel : public Kernel {
 
  private:
   dnnl::eltwise_backward primitive_;
+  Scratchpad scratchpad_;
   dnnl::memory diff_dst_, dst_, diff_src_;
 };
 

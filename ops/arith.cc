@@ -67,8 +67,9 @@ class BinaryKernel : public Kernel {
       NABLA_RETURN_IF_ERROR(CallDnnl("binary", [&] {
         dnnl::binary::desc desc(BinaryAlgorithm(kind), PlainDesc(out),
                                 PlainDesc(src1), PlainDesc(out));
-        dnnl::binary::primitive_desc pd(desc, CpuEngine());
+        dnnl::binary::primitive_desc pd(desc, KernelAttr(), CpuEngine());
         k->primitive_ = dnnl::binary(pd);
+        k->scratchpad_ = Scratchpad(pd);
         k->src0_ = UnboundMemory(PlainDesc(out));
         k->src1_ = UnboundMemory(PlainDesc(src1));
         k->dst_ = UnboundMemory(PlainDesc(out));
@@ -89,7 +90,8 @@ class BinaryKernel : public Kernel {
       Bind(src0_, a);
       Bind(src1_, b);
       Bind(dst_, out);
-      primitive_.execute(CpuStream(), {{DNNL_ARG_SRC_0, src0_},
+      ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                     {DNNL_ARG_SRC_0, src0_},
                                        {DNNL_ARG_SRC_1, src1_},
                                        {DNNL_ARG_DST, dst_}});
       return absl::OkStatus();
@@ -133,6 +135,7 @@ class BinaryKernel : public Kernel {
   bool swapped_ = false;
   bool use_dnnl_ = false;
   dnnl::binary primitive_;
+  Scratchpad scratchpad_;
   dnnl::memory src0_, src1_, dst_;
   Shape out_shape_;
   std::vector<int64_t> a_strides_, b_strides_;
@@ -224,8 +227,9 @@ class ReduceKernel : public Kernel {
       dnnl::reduction::desc desc(mean ? dnnl::algorithm::reduction_mean
                                       : dnnl::algorithm::reduction_sum,
                                  PlainDesc(src), PlainDesc(dst_keep), 0.f, 0.f);
-      dnnl::reduction::primitive_desc pd(desc, CpuEngine());
+      dnnl::reduction::primitive_desc pd(desc, KernelAttr(), CpuEngine());
       k->primitive_ = dnnl::reduction(pd);
+      k->scratchpad_ = Scratchpad(pd);
       k->src_ = UnboundMemory(PlainDesc(src));
       k->dst_ = UnboundMemory(PlainDesc(dst_keep));
     }));
@@ -236,8 +240,9 @@ class ReduceKernel : public Kernel {
     if (use_dnnl_) {
       Bind(src_, args.input(0));
       Bind(dst_, args.output(0));
-      primitive_.execute(CpuStream(),
-                         {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+      ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                       {DNNL_ARG_SRC, src_},
+                                       {DNNL_ARG_DST, dst_}});
       return absl::OkStatus();
     }
     const float* src = args.input(0).data<float>();
@@ -287,6 +292,7 @@ class ReduceKernel : public Kernel {
   bool use_dnnl_ = false;
   int64_t outer_ = 1, reduced_ = 1, inner_ = 1;
   dnnl::reduction primitive_;
+  Scratchpad scratchpad_;
   dnnl::memory src_, dst_;
 };
 

@@ -341,7 +341,7 @@ class ConvForwardKernel : public Kernel {
       pd = dnnl::convolution_forward::primitive_desc(
           ForwardDesc(p, dnnl::prop_kind::forward_inference, AnyDesc(p.src),
                       has_bias),
-          attr, CpuEngine());
+          KernelAttr(attr), CpuEngine());
     }));
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
     NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
@@ -359,6 +359,8 @@ class ConvForwardKernel : public Kernel {
         k->args_[DNNL_ARG_BIAS] = k->bias_;
       }
       k->primitive_ = dnnl::convolution_forward(pd);
+      k->scratchpad_ = Scratchpad(pd);
+      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
     }));
     return std::unique_ptr<Kernel>(std::move(k));
   }
@@ -369,7 +371,7 @@ class ConvForwardKernel : public Kernel {
     Bind(weights_, args.input(1));
     if (has_bias_) Bind(bias_, args.input(2));
     Bind(dst_, args.output(0));
-    primitive_.execute(CpuStream(), args_);
+    ExecutePrimitive(primitive_, args_);
     return absl::OkStatus();
   }
 
@@ -378,6 +380,7 @@ class ConvForwardKernel : public Kernel {
   dnnl::memory src_, weights_, bias_, dst_;
   ArgMap args_;
   dnnl::convolution_forward primitive_;
+  Scratchpad scratchpad_;
 };
 
 // Inputs dy, filters; output dx.
@@ -400,7 +403,7 @@ class ConvBackwardDataKernel : public Kernel {
           AnyDesc(p.weights), AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
           p.padding_r);
       pd =
-          dnnl::convolution_backward_data::primitive_desc(d, CpuEngine(), hint);
+          dnnl::convolution_backward_data::primitive_desc(d, KernelAttr(), CpuEngine(), hint);
     }));
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
     NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
@@ -416,6 +419,8 @@ class ConvBackwardDataKernel : public Kernel {
                   {DNNL_ARG_WEIGHTS, k->weights_},
                   {DNNL_ARG_DIFF_SRC, k->diff_src_}};
       k->primitive_ = dnnl::convolution_backward_data(pd);
+      k->scratchpad_ = Scratchpad(pd);
+      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
     }));
     return std::unique_ptr<Kernel>(std::move(k));
   }
@@ -425,7 +430,7 @@ class ConvBackwardDataKernel : public Kernel {
     Bind(diff_dst_, args.input(0));
     Bind(weights_, args.input(1));
     Bind(diff_src_, args.output(0));
-    primitive_.execute(CpuStream(), args_);
+    ExecutePrimitive(primitive_, args_);
     return absl::OkStatus();
   }
 
@@ -433,6 +438,7 @@ class ConvBackwardDataKernel : public Kernel {
   dnnl::memory diff_dst_, weights_, diff_src_;
   ArgMap args_;
   dnnl::convolution_backward_data primitive_;
+  Scratchpad scratchpad_;
 };
 
 // Inputs x, dy; outputs d_filters, d_bias. The bias gradient comes from the
@@ -470,7 +476,7 @@ class ConvBackwardWeightsKernel : public Kernel {
                     dnnl::algorithm::convolution_direct, src,
                     AnyDesc(p.weights), AnyDesc(p.dst), p.strides, p.dilates,
                     p.padding_l, p.padding_r);
-      pd = dnnl::convolution_backward_weights::primitive_desc(d, CpuEngine(),
+      pd = dnnl::convolution_backward_weights::primitive_desc(d, KernelAttr(), CpuEngine(),
                                                               hint);
     }));
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
@@ -489,6 +495,8 @@ class ConvBackwardWeightsKernel : public Kernel {
         k->args_[DNNL_ARG_DIFF_BIAS] = k->diff_bias_;
       }
       k->primitive_ = dnnl::convolution_backward_weights(pd);
+      k->scratchpad_ = Scratchpad(pd);
+      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
     }));
     return std::unique_ptr<Kernel>(std::move(k));
   }
@@ -505,7 +513,7 @@ class ConvBackwardWeightsKernel : public Kernel {
     Bind(diff_dst_, args.input(1));
     Bind(diff_weights_, args.output(0));
     if (with_bias_) Bind(diff_bias_, args.output(1));
-    primitive_.execute(CpuStream(), args_);
+    ExecutePrimitive(primitive_, args_);
     return absl::OkStatus();
   }
 
@@ -515,6 +523,7 @@ class ConvBackwardWeightsKernel : public Kernel {
   dnnl::memory src_, diff_dst_, diff_weights_, diff_bias_;
   ArgMap args_;
   dnnl::convolution_backward_weights primitive_;
+  Scratchpad scratchpad_;
 };
 
 // The geometry attributes the gradient ops share with the forward op.

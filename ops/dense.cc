@@ -45,8 +45,9 @@ class MatMulKernel : public Kernel {
       if (bias) bias_desc = dnnl::memory::desc({1, n}, dnnl_dt::f32, {n, 1});
       dnnl::matmul::desc d = bias ? dnnl::matmul::desc(src, weights, bias_desc, dst)
                                   : dnnl::matmul::desc(src, weights, dst);
-      dnnl::matmul::primitive_desc pd(d, attr, CpuEngine());
+      dnnl::matmul::primitive_desc pd(d, KernelAttr(attr), CpuEngine());
       k->primitive_ = dnnl::matmul(pd);
+      k->scratchpad_ = Scratchpad(pd);
       k->src_ = UnboundMemory(src);
       k->weights_ = UnboundMemory(weights);
       k->dst_ = UnboundMemory(dst);
@@ -62,12 +63,14 @@ class MatMulKernel : public Kernel {
     Bind(dst_, args.output(0));
     if (has_bias_) {
       Bind(bias_, args.input(2));
-      primitive_.execute(CpuStream(), {{DNNL_ARG_SRC, src_},
+      ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                     {DNNL_ARG_SRC, src_},
                                        {DNNL_ARG_WEIGHTS, weights_},
                                        {DNNL_ARG_BIAS, bias_},
                                        {DNNL_ARG_DST, dst_}});
     } else {
-      primitive_.execute(CpuStream(), {{DNNL_ARG_SRC, src_},
+      ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                     {DNNL_ARG_SRC, src_},
                                        {DNNL_ARG_WEIGHTS, weights_},
                                        {DNNL_ARG_DST, dst_}});
     }
@@ -77,6 +80,7 @@ class MatMulKernel : public Kernel {
  private:
   bool has_bias_ = false;
   dnnl::matmul primitive_;
+  Scratchpad scratchpad_;
   dnnl::memory src_, weights_, bias_, dst_;
 };
 

@@ -8,6 +8,54 @@ dnnl::memory UnboundMemory(const dnnl::memory::desc& desc) {
   return dnnl::memory(desc, CpuEngine(), DNNL_MEMORY_NONE);
 }
 
+dnnl::primitive_attr KernelAttr(dnnl::primitive_attr attr) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+Scratchpad::Scratchpad(const dnnl::primitive_desc_base& pd) {
+  dnnl::memory::desc desc = pd.scratchpad_desc();
+  buffer_ = Tensor(DType::kU8, Shape({static_cast<int64_t>(desc.get_size())}));
+  memory_ = dnnl::memory(desc, CpuEngine(), buffer_.raw_data());
+}
+
+namespace {
+
+// The most arguments any primitive nabla uses takes (convolution with bias,
+// weights, scratchpad and a post-op is well under this).
+constexpr int kMaxArgs = 16;
+
+void ExecuteArgs(const dnnl::primitive& primitive, const dnnl_exec_arg_t* args,
+                 int count) {
+  dnnl::error::wrap_c_api(
+      dnnl_primitive_execute(primitive.get(), CpuStream().get(), count, args),
+      "could not execute a primitive");
+}
+
+}  // namespace
+
+void ExecutePrimitive(const dnnl::primitive& primitive,
+                      std::initializer_list<std::pair<int, dnnl::memory>> args) {
+  dnnl_exec_arg_t c_args[kMaxArgs];
+  int count = 0;
+  for (const auto& [arg, memory] : args) {
+    if (count == kMaxArgs) break;
+    c_args[count++] = {arg, memory.get()};
+  }
+  ExecuteArgs(primitive, c_args, count);
+}
+
+void ExecutePrimitive(const dnnl::primitive& primitive,
+                      const std::unordered_map<int, dnnl::memory>& args) {
+  dnnl_exec_arg_t c_args[kMaxArgs];
+  int count = 0;
+  for (const auto& [arg, memory] : args) {
+    if (count == kMaxArgs) break;
+    c_args[count++] = {arg, memory.get()};
+  }
+  ExecuteArgs(primitive, c_args, count);
+}
+
 absl::Status RequireOptimizedImpl(const dnnl::primitive_desc_base& pd,
                                   absl::string_view what) {
   std::string impl = pd.impl_info_str();
@@ -30,12 +78,12 @@ LayoutBridge::LayoutBridge(const dnnl::memory::desc& plain,
                        : dnnl::reorder(chosen_, plain_);
 }
 
-void LayoutBridge::Run(dnnl::stream& stream) {
+void LayoutBridge::Run(dnnl::stream& /*stream*/) {
   if (!needed_) return;
   if (to_chosen_) {
-    reorder_.execute(stream, plain_, chosen_);
+    ExecutePrimitive(reorder_, {{DNNL_ARG_FROM, plain_}, {DNNL_ARG_TO, chosen_}});
   } else {
-    reorder_.execute(stream, chosen_, plain_);
+    ExecutePrimitive(reorder_, {{DNNL_ARG_FROM, chosen_}, {DNNL_ARG_TO, plain_}});
   }
 }
 

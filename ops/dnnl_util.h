@@ -6,7 +6,9 @@
 #define NABLA_OPS_DNNL_UTIL_H_
 
 #include <string>
+#include <initializer_list>
 #include <unordered_map>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "core/dnnl_context.h"
@@ -33,6 +35,36 @@ dnnl::memory UnboundMemory(const dnnl::memory::desc& desc);
 inline void Bind(const dnnl::memory& memory, const Tensor& tensor) {
   memory.set_data_handle(tensor.raw_data());
 }
+
+// The attributes every nabla primitive is made with (plus `attr`'s): its
+// scratchpad is the kernel's own, allocated once with the kernel (see
+// Scratchpad), where oneDNN would otherwise allocate one on every
+// execute().
+dnnl::primitive_attr KernelAttr(dnnl::primitive_attr attr = {});
+
+// Scratchpad: the scratch memory a primitive made with KernelAttr() needs,
+// allocated when the kernel is prepared. Pass memory() as
+// DNNL_ARG_SCRATCHPAD on every execute().
+class Scratchpad {
+ public:
+  Scratchpad() = default;
+  explicit Scratchpad(const dnnl::primitive_desc_base& pd);
+
+  const dnnl::memory& memory() const { return memory_; }
+
+ private:
+  Tensor buffer_;
+  dnnl::memory memory_;
+};
+
+// Executes `primitive` on CpuStream() with `args`, without allocating:
+// oneDNN's C++ execute() copies its argument map into a new vector on every
+// call, where this builds the C API's argument array on the stack. Throws
+// dnnl::error as execute() does; the executor turns it into a Status.
+void ExecutePrimitive(const dnnl::primitive& primitive,
+                      std::initializer_list<std::pair<int, dnnl::memory>> args);
+void ExecutePrimitive(const dnnl::primitive& primitive,
+                      const std::unordered_map<int, dnnl::memory>& args);
 
 // Fails with kInternal if `pd` fell back to a reference implementation,
 // which would run orders of magnitude slower without any other sign.

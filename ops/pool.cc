@@ -254,7 +254,7 @@ class PoolForwardKernel : public Kernel {
     dnnl::pooling_forward::primitive_desc pd;
     NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
       pd = dnnl::pooling_forward::primitive_desc(ForwardDesc(p, prop, alg),
-                                                 CpuEngine());
+                                                 KernelAttr(), CpuEngine());
     }));
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
     if (k->with_workspace_) {
@@ -273,6 +273,8 @@ class PoolForwardKernel : public Kernel {
         k->args_[DNNL_ARG_WORKSPACE] = k->workspace_;
       }
       k->primitive_ = dnnl::pooling_forward(pd);
+      k->scratchpad_ = Scratchpad(pd);
+      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
     }));
     return std::unique_ptr<Kernel>(std::move(k));
   }
@@ -282,7 +284,7 @@ class PoolForwardKernel : public Kernel {
     Bind(src_, args.input(0));
     Bind(dst_, args.output(0));
     if (with_workspace_) Bind(workspace_, args.output(1));
-    primitive_.execute(CpuStream(), args_);
+    ExecutePrimitive(primitive_, args_);
     return absl::OkStatus();
   }
 
@@ -291,6 +293,7 @@ class PoolForwardKernel : public Kernel {
   dnnl::memory src_, dst_, workspace_;
   ArgMap args_;
   dnnl::pooling_forward primitive_;
+  Scratchpad scratchpad_;
 };
 
 // Inputs dy and, for max pooling, the workspace; output dx.
@@ -314,7 +317,7 @@ class PoolBackwardKernel : public Kernel {
           ForwardDesc(p, dnnl::prop_kind::forward_training, alg), CpuEngine());
       dnnl::pooling_backward::desc d(alg, p.src, p.dst, p.strides, p.kernel,
                                      p.padding_l, p.padding_r);
-      pd = dnnl::pooling_backward::primitive_desc(d, CpuEngine(), hint);
+      pd = dnnl::pooling_backward::primitive_desc(d, KernelAttr(), CpuEngine(), hint);
     }));
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
     if (with_workspace) {
@@ -336,6 +339,8 @@ class PoolBackwardKernel : public Kernel {
         k->args_[DNNL_ARG_WORKSPACE] = k->workspace_;
       }
       k->primitive_ = dnnl::pooling_backward(pd);
+      k->scratchpad_ = Scratchpad(pd);
+      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
     }));
     return std::unique_ptr<Kernel>(std::move(k));
   }
@@ -345,7 +350,7 @@ class PoolBackwardKernel : public Kernel {
     Bind(diff_dst_, args.input(0));
     if (with_workspace_) Bind(workspace_, args.input(1));
     Bind(diff_src_, args.output(0));
-    primitive_.execute(CpuStream(), args_);
+    ExecutePrimitive(primitive_, args_);
     return absl::OkStatus();
   }
 
@@ -354,6 +359,7 @@ class PoolBackwardKernel : public Kernel {
   dnnl::memory diff_dst_, workspace_, diff_src_;
   ArgMap args_;
   dnnl::pooling_backward primitive_;
+  Scratchpad scratchpad_;
 };
 
 AttrMap PoolAttrMap(std::vector<int64_t> kernel, std::vector<int64_t> strides,

@@ -57,8 +57,9 @@ class SoftmaxForwardKernel : public Kernel {
       SoftmaxView view = ViewFor(shape, axis);
       typename Fwd::desc d(dnnl::prop_kind::forward_inference, view.desc,
                            view.axis);
-      typename Fwd::primitive_desc pd(d, CpuEngine());
+      typename Fwd::primitive_desc pd(d, KernelAttr(), CpuEngine());
       k->primitive_ = Fwd(pd);
+      k->scratchpad_ = Scratchpad(pd);
       k->src_ = UnboundMemory(view.desc);
       k->dst_ = UnboundMemory(view.desc);
     }));
@@ -69,12 +70,14 @@ class SoftmaxForwardKernel : public Kernel {
     if (!primitive_) return absl::OkStatus();
     Bind(src_, args.input(0));
     Bind(dst_, args.output(0));
-    primitive_.execute(CpuStream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+    ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                     {DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
     return absl::OkStatus();
   }
 
  private:
   Fwd primitive_;
+  Scratchpad scratchpad_;
   dnnl::memory src_, dst_;
 };
 
@@ -97,8 +100,9 @@ class SoftmaxBackwardKernel : public Kernel {
                              view.axis);
       typename Fwd::primitive_desc fwd_pd(fwd, CpuEngine());
       typename Bwd::desc bwd(view.desc, view.desc, view.axis);
-      typename Bwd::primitive_desc pd(bwd, CpuEngine(), fwd_pd);
+      typename Bwd::primitive_desc pd(bwd, KernelAttr(), CpuEngine(), fwd_pd);
       k->primitive_ = Bwd(pd);
+      k->scratchpad_ = Scratchpad(pd);
       k->diff_dst_ = UnboundMemory(view.desc);
       k->dst_ = UnboundMemory(view.desc);
       k->diff_src_ = UnboundMemory(view.desc);
@@ -111,7 +115,8 @@ class SoftmaxBackwardKernel : public Kernel {
     Bind(diff_dst_, args.input(0));
     Bind(dst_, args.input(1));
     Bind(diff_src_, args.output(0));
-    primitive_.execute(CpuStream(), {{DNNL_ARG_DIFF_DST, diff_dst_},
+    ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                     {DNNL_ARG_DIFF_DST, diff_dst_},
                                      {DNNL_ARG_DST, dst_},
                                      {DNNL_ARG_DIFF_SRC, diff_src_}});
     return absl::OkStatus();
@@ -119,6 +124,7 @@ class SoftmaxBackwardKernel : public Kernel {
 
  private:
   Bwd primitive_;
+  Scratchpad scratchpad_;
   dnnl::memory diff_dst_, dst_, diff_src_;
 };
 
