@@ -24,6 +24,12 @@ inline constexpr int64_t kUnknownDim = -1;
 // of f32); graphs that ask for more are refused rather than allocated.
 inline constexpr int64_t kDefaultMaxElements = int64_t{1} << 32;
 
+// True when dimensions `a` and `b` can be equal once unknown ones are
+// known: equal, or either is kUnknownDim.
+inline bool DimsAgree(int64_t a, int64_t b) {
+  return a == b || a == kUnknownDim || b == kUnknownDim;
+}
+
 class Shape {
  public:
   using Dims = absl::InlinedVector<int64_t, 6>;

@@ -140,10 +140,6 @@ absl::StatusOr<ConvGeometry> Geometry(const ConvAttrs& conv, const Shape& x,
   return g;
 }
 
-bool DimsAgree(int64_t a, int64_t b) {
-  return a == b || a == kUnknownDim || b == kUnknownDim;
-}
-
 // Known dimensions must be positive; `allow_zero_batch` lets dimension 0
 // be 0 (an empty batch).
 absl::Status CheckRank4(const Shape& shape, absl::string_view what,

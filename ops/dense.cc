@@ -96,11 +96,6 @@ absl::Status CheckRank2(const ShapeContext& c, int i, absl::string_view what) {
   return absl::OkStatus();
 }
 
-// Inner dimensions agree unless one is unknown.
-bool DimsAgree(int64_t a, int64_t b) {
-  return a == b || a == kUnknownDim || b == kUnknownDim;
-}
-
 NABLA_REGISTER_OP(
     OpSchema("Dense")
         .Input("x")

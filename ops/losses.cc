@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "graph/op_registry.h"
 #include "ops/arith.h"
+#include "ops/class_labels.h"
 
 namespace nabla {
 namespace {
@@ -54,49 +55,11 @@ double ReductionScale(Reduction reduction, int64_t count) {
   return reduction == Reduction::kMean && count > 0 ? 1.0 / count : 1.0;
 }
 
-bool DimsAgree(int64_t a, int64_t b) {
-  return a == b || a == kUnknownDim || b == kUnknownDim;
-}
-
 // Scores [N,C] (input `scores`, called `what`) against class labels (input
 // `labels`): indices [N] or probability rows [N,C].
 absl::Status CheckClassInputs(const ShapeContext& c, int scores, int labels,
                               absl::string_view what) {
-  const Shape& x = c.input_shape(scores);
-  const Shape& z = c.input_shape(labels);
-  if (x.rank() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " must be rank 2 [batch, classes], got ", x.ToString()));
-  }
-  if (x[1] == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " must have at least one class, got ", x.ToString()));
-  }
-  if (c.input(labels).dtype != DType::kF32) {
-    if (z.rank() != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "class-index labels must be rank 1 [batch], got ", z.ToString()));
-    }
-    if (!DimsAgree(z[0], x[0])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "got ", z[0], " labels for a batch of ", x[0]));
-    }
-    return absl::OkStatus();
-  }
-  if (z.rank() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "f32 labels must be probability rows [batch, classes], got ",
-        z.ToString()));
-  }
-  if (!DimsAgree(z[0], x[0])) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "got ", z[0], " label rows for a batch of ", x[0]));
-  }
-  if (!DimsAgree(z[1], x[1])) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "labels have ", z[1], " classes but ", what, " have ", x[1]));
-  }
-  return absl::OkStatus();
+  return CheckClassLabels(c.input_shape(scores), c.input(labels), what);
 }
 
 // Elementwise losses: labels of the same shape as the values.

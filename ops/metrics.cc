@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "graph/op_registry.h"
+#include "ops/class_labels.h"
 
 namespace nabla {
 namespace {
@@ -129,46 +130,8 @@ NABLA_REGISTER_OP(
         .SetKernel(&ArgMaxKernel::Create)
         .NotDifferentiable());
 
-bool DimsAgree(int64_t a, int64_t b) {
-  return a == b || a == kUnknownDim || b == kUnknownDim;
-}
-
 absl::Status CheckAccuracyInputs(const ShapeContext& c) {
-  const Shape& x = c.input_shape(0);
-  const Shape& z = c.input_shape(1);
-  if (x.rank() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scores must be rank 2 [batch, classes], got ", x.ToString()));
-  }
-  if (x[1] == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scores must have at least one class, got ", x.ToString()));
-  }
-  if (c.input(1).dtype != DType::kF32) {
-    if (z.rank() != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "class-index labels must be rank 1 [batch], got ", z.ToString()));
-    }
-    if (!DimsAgree(z[0], x[0])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "got ", z[0], " labels for a batch of ", x[0]));
-    }
-    return absl::OkStatus();
-  }
-  if (z.rank() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "f32 labels must be one-hot rows [batch, classes], got ",
-        z.ToString()));
-  }
-  if (!DimsAgree(z[0], x[0])) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "got ", z[0], " label rows for a batch of ", x[0]));
-  }
-  if (!DimsAgree(z[1], x[1])) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "labels have ", z[1], " classes but scores have ", x[1]));
-  }
-  return absl::OkStatus();
+  return CheckClassLabels(c.input_shape(0), c.input(1), "scores");
 }
 
 class AccuracyKernel : public Kernel {

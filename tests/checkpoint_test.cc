@@ -22,23 +22,9 @@ namespace {
 
 using ::nabla::testing::RandomTensor;
 using ::nabla::testing::StatusIs;
+using ::nabla::testing::TestDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// A fresh directory for the current test under TEST_TMPDIR.
-std::string TestDir() {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const ::testing::TestInfo* info =
-      ::testing::UnitTest::GetInstance()->current_test_info();
-  // Parameterized tests have '/' in their names.
-  std::string dir = absl::StrCat(
-      root != nullptr ? root : "/tmp", "/",
-      absl::StrReplaceAll(absl::StrCat(info->test_suite_name(), ".",
-                                       info->name()),
-                          {{"/", "_"}}));
-  ::mkdir(dir.c_str(), 0755);
-  return dir;
-}
 
 std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> names;

@@ -25,22 +25,9 @@ namespace {
 
 using ::nabla::testing::RandomTensor;
 using ::nabla::testing::StatusIs;
+using ::nabla::testing::TestDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string TestDir() {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const ::testing::TestInfo* info =
-      ::testing::UnitTest::GetInstance()->current_test_info();
-  // Parameterized tests have '/' in their names.
-  std::string dir = absl::StrCat(
-      root != nullptr ? root : "/tmp", "/",
-      absl::StrReplaceAll(absl::StrCat(info->test_suite_name(), ".",
-                                       info->name()),
-                          {{"/", "_"}}));
-  ::mkdir(dir.c_str(), 0755);
-  return dir;
-}
 
 // y = x . [1, -2, 0.5, 3] + 0.7 for x uniform in [-1, 1)^4.
 Dataset MakeData(int64_t n, uint64_t seed) {

@@ -16,23 +16,8 @@ namespace nabla {
 namespace {
 
 using ::nabla::testing::StatusIs;
+using ::nabla::testing::TestDir;
 using ::testing::HasSubstr;
-
-// A fresh directory for the current test under TEST_TMPDIR. Only files the
-// tests write themselves are read: no MNIST download is assumed.
-std::string TestDir() {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const ::testing::TestInfo* info =
-      ::testing::UnitTest::GetInstance()->current_test_info();
-  // Parameterized tests have '/' in their names.
-  std::string dir = absl::StrCat(
-      root != nullptr ? root : "/tmp", "/",
-      absl::StrReplaceAll(absl::StrCat(info->test_suite_name(), ".",
-                                       info->name()),
-                          {{"/", "_"}}));
-  ::mkdir(dir.c_str(), 0755);
-  return dir;
-}
 
 // An IDX file of unsigned bytes: magic, big-endian dims, data.
 std::string Idx(const std::vector<uint32_t>& dims,

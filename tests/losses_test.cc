@@ -201,7 +201,7 @@ TEST(LossShapeTest, InfersScalarLossOrExplains) {
       {"SoftmaxCrossEntropy", {4, 10}, {3, 10}, DType::kF32, "mean",
        "got 3 label rows for a batch of 4"},
       {"SoftmaxCrossEntropy", {4, 10}, {4}, DType::kF32, "mean",
-       "f32 labels must be probability rows [batch, classes], got [4]"},
+       "f32 labels must be rows of class probabilities or one-hot rows [batch, classes], got [4]"},
       {"SoftmaxCrossEntropy", {4, 10, 2}, {4}, DType::kI64, "mean",
        "logits must be rank 2 [batch, classes], got [4,10,2]"},
       {"SoftmaxCrossEntropy", {10}, {1}, DType::kI64, "mean",

@@ -162,7 +162,7 @@ TEST(AccuracyTest, InfersShapes) {
       {{4, 10}, {4, 9}, DType::kF32, "labels have 9 classes but scores have 10"},
       {{4, 10}, {3, 10}, DType::kF32, "got 3 label rows for a batch of 4"},
       {{4, 10}, {4}, DType::kF32,
-       "f32 labels must be one-hot rows [batch, classes], got [4]"},
+       "f32 labels must be rows of class probabilities or one-hot rows [batch, classes], got [4]"},
       {{4, 10, 1}, {4}, DType::kI64,
        "scores must be rank 2 [batch, classes], got [4,10,1]"},
       {{4, 0}, {4}, DType::kI64, "scores must have at least one class"},

@@ -1,15 +1,33 @@
 #include "tests/test_util.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "core/status.h"
 #include "graph/autodiff.h"
 #include "ops/arith.h"
 
 namespace nabla {
 namespace testing {
+
+std::string TestDir() {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const ::testing::TestInfo* info =
+      ::testing::UnitTest::GetInstance()->current_test_info();
+  // Parameterized tests have '/' in their names.
+  std::string dir = absl::StrCat(
+      root != nullptr ? root : "/tmp", "/",
+      absl::StrReplaceAll(
+          absl::StrCat(info->test_suite_name(), ".", info->name()),
+          {{"/", "_"}}));
+  ::mkdir(dir.c_str(), 0755);
+  return dir;
+}
 
 Tensor RandomTensor(const Shape& shape, uint64_t seed, float lo, float hi) {
   Tensor t(DType::kF32, shape);

@@ -58,6 +58,10 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
                                        result_listener);
 }
 
+// A fresh directory for the current test under TEST_TMPDIR, named after the
+// test, so that tests never see each other's files.
+std::string TestDir();
+
 // A tensor of uniform random values in [lo, hi), reproducible from `seed`.
 Tensor RandomTensor(const Shape& shape, uint64_t seed, float lo = -1.0f,
                     float hi = 1.0f);
