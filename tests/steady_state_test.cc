@@ -66,6 +66,7 @@ void Count(size_t size) {
 }
 }  // namespace
 
+#if !defined(__SANITIZE_ADDRESS__)
 // Interposed for this test binary only: count, then defer to glibc.
 extern "C" void* malloc(size_t size) {
   Count(size);
@@ -88,6 +89,7 @@ extern "C" void* aligned_alloc(size_t alignment, size_t size) {
   Count(size);
   return __libc_memalign(alignment, size);
 }
+#endif  // !defined(__SANITIZE_ADDRESS__)
 
 namespace nabla {
 namespace {
