@@ -238,7 +238,9 @@ absl::Status Run() {
     options.batch_size = absl::GetFlag(FLAGS_batch_size);
     options.epochs = absl::GetFlag(FLAGS_epochs);
     options.validation = test_set;
-    options.validation_batch_size = 1000;
+    // Keras validates in batches of the training batch size; so do we, and
+    // the evaluation plan then needs no more memory than the training one.
+    options.validation_batch_size = options.batch_size;
     if (!save_dir.empty()) {
       options.callbacks.push_back(
           SaveCheckpointEachEpoch(absl::StrCat(save_dir, "/", kCheckpointFile)));
@@ -246,7 +248,8 @@ absl::Status Run() {
     options.callbacks.push_back(TerminateOnNaN());
     NABLA_ASSIGN_OR_RETURN(history, trainer->Fit(train_set, options));
   }
-  NABLA_ASSIGN_OR_RETURN(EvalResult result, trainer->Evaluate(test_set, 1000));
+  NABLA_ASSIGN_OR_RETURN(EvalResult result,
+                         trainer->Evaluate(test_set, absl::GetFlag(FLAGS_batch_size)));
   double seconds = absl::ToDoubleSeconds(absl::Now() - start);
 
   double train_seconds = 0;
