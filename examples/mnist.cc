@@ -1,12 +1,11 @@
 // Trains the lecture's convolutional network on MNIST, from graph ops.
 //
-//   bazel run -c opt //examples:mnist                       # 10 epochs, ~99.2%
+//   bazel run -c opt //examples:mnist                       # 10 epochs, ~99%
 //   bazel run -c opt //examples:mnist -- --epochs=1 --train_limit=10000
 //   bazel run -c opt //examples:mnist -- --save_dir=/tmp/mnist
 //   bazel run -c opt //examples:mnist -- --resume=/tmp/mnist --epochs=12
 //   bazel run -c opt //examples:mnist -- --evaluate_only --resume=/tmp/mnist
-//   bazel run -c opt //examples:mnist -- \
-//       --data_dir=/usr/share/datasets/fashion-mnist      # Fashion-MNIST
+//   bazel run -c opt //examples:mnist -- --data_dir=/usr/share/datasets/fashion-mnist
 //
 // With --save_dir the graph (model, gradients and optimizer: the whole
 // training step) is written as a text GraphDef, model.pbtxt, and the
