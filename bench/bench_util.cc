@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "core/dnnl_context.h"

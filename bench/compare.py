@@ -26,7 +26,8 @@ its peak_rss_mb) and one with torch_mnist.py --full_run, and compares their
 peak resident memory.
 
 --ops runs //bench:op_bench (or reads its JSON) and prints, per op and
-batch, nabla's time beside raw oneDNN's and their ratio.
+batch, nabla's time beside raw oneDNN's and their ratio; with --rounds=N it
+asks for N repetitions of each benchmark in random interleaving.
 """
 
 import argparse
@@ -298,19 +299,29 @@ def ops(args, bin_dir):
         if args.ops_filter:
             extra.append("--benchmark_filter=" + args.ops_filter)
         if args.rounds > 1:
-            extra += ["--benchmark_repetitions=%d" % args.rounds]
+            # Interleaved at random, so that nabla and its baseline share
+            # whatever else the machine is doing.
+            extra += ["--benchmark_repetitions=%d" % args.rounds,
+                      "--benchmark_enable_random_interleaving=true"]
         data = run_benchmark_json(os.path.join(bin_dir, "bench", "op_bench"),
                                   extra, args.threads)
         if args.json_out:
             with open(args.json_out, "w") as f:
                 json.dump(data, f, indent=1)
     rows = benchmark_rows(data, args.stat)
-    cases = []
-    for name, batch in rows:
+    # Cases in op_cases.cc's order (family_index, the registration order,
+    # where one run holds them all; else the order they come in), each by
+    # batch.
+    first = {}
+    batches = set()
+    for (name, batch), b in rows.items():
         base = name[3:].rsplit("_", 2)[0] if name.endswith("_Raw") \
             else name[3:].rsplit("_", 1)[0]
-        if (base, batch) not in cases:
-            cases.append((base, batch))
+        batches.add((base, batch))
+        seen = first.get(base, (1 << 30, len(first)))[1]
+        first[base] = (min(first.get(base, (1 << 30, 0))[0],
+                           b.get("family_index", 0)), seen)
+    cases = sorted(batches, key=lambda k: (first[k[0]], k[1]))
     header = ["op", "batch", "fwd us", "raw fwd us", "fwd ratio",
               "bwd us", "raw bwd us", "bwd ratio", "fwd GFLOP/s",
               "bwd GFLOP/s", "allocs/iter (raw)"]

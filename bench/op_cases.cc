@@ -217,7 +217,7 @@ std::vector<OpCase> MakeCases() {
     cases.push_back(std::move(c));
   }
   {
-    // dense1's activations: the shape of the bias gradient's reduction.
+    // Arithmetic at dense1's output shape, [N,1000].
     OpCase c;
     c.name = "Add";
     c.inputs = {CaseInput("a", {kB, 1000}), CaseInput("b", {kB, 1000})};

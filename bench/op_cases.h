@@ -38,8 +38,8 @@ namespace bench {
 
 // CaseInput: one placeholder the op reads.
 struct CaseInput {
-  CaseInput(std::string name, Shape shape, DType dtype = DType::kF32)
-      : name(std::move(name)), shape(std::move(shape)), dtype(dtype) {}
+  CaseInput(std::string name, const Shape& shape, DType dtype = DType::kF32)
+      : name(std::move(name)), shape(shape), dtype(dtype) {}
 
   std::string name;
   Shape shape;  // kUnknownDim marks the batch dimension
