@@ -7,6 +7,15 @@
 
 namespace nabla {
 
+absl::StatusOr<int> ResolveAxis(int64_t axis, int rank) {
+  int64_t resolved = axis < 0 ? axis + rank : axis;
+  if (resolved < 0 || resolved >= rank) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("axis ", axis, " is out of range for rank ", rank));
+  }
+  return static_cast<int>(resolved);
+}
+
 bool Shape::IsFullyDefined() const {
   for (int64_t d : dims_) {
     if (d < 0) return false;

@@ -30,6 +30,10 @@ inline bool DimsAgree(int64_t a, int64_t b) {
   return a == b || a == kUnknownDim || b == kUnknownDim;
 }
 
+// The index in [0, rank) of `axis`, which may count from the end (-1 is the
+// last axis), or an error naming it.
+absl::StatusOr<int> ResolveAxis(int64_t axis, int rank);
+
 class Shape {
  public:
   using Dims = absl::InlinedVector<int64_t, 6>;

@@ -163,11 +163,7 @@ absl::StatusOr<std::vector<bool>> ReducedAxes(const std::vector<int64_t>& axes,
                                               int rank) {
   std::vector<bool> reduced(rank, axes.empty());
   for (int64_t axis : axes) {
-    int64_t a = axis < 0 ? axis + rank : axis;
-    if (a < 0 || a >= rank) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("axis ", axis, " is out of range for rank ", rank));
-    }
+    NABLA_ASSIGN_OR_RETURN(int a, ResolveAxis(axis, rank));
     reduced[a] = true;
   }
   return reduced;

@@ -67,24 +67,4 @@ absl::Status RequireOptimizedImpl(const dnnl::primitive_desc_base& pd,
   return absl::OkStatus();
 }
 
-LayoutBridge::LayoutBridge(const dnnl::memory::desc& plain,
-                           const dnnl::memory::desc& chosen, bool to_chosen)
-    : needed_(plain != chosen), to_chosen_(to_chosen) {
-  plain_ = UnboundMemory(plain);
-  if (!needed_) return;
-  scratch_ = Tensor(DType::kU8, Shape({static_cast<int64_t>(chosen.get_size())}));
-  chosen_ = dnnl::memory(chosen, CpuEngine(), scratch_.raw_data());
-  reorder_ = to_chosen ? dnnl::reorder(plain_, chosen_)
-                       : dnnl::reorder(chosen_, plain_);
-}
-
-void LayoutBridge::Run(dnnl::stream& /*stream*/) {
-  if (!needed_) return;
-  if (to_chosen_) {
-    ExecutePrimitive(reorder_, {{DNNL_ARG_FROM, plain_}, {DNNL_ARG_TO, chosen_}});
-  } else {
-    ExecutePrimitive(reorder_, {{DNNL_ARG_FROM, chosen_}, {DNNL_ARG_TO, plain_}});
-  }
-}
-
 }  // namespace nabla

@@ -71,34 +71,6 @@ void ExecutePrimitive(const dnnl::primitive& primitive,
 absl::Status RequireOptimizedImpl(const dnnl::primitive_desc_base& pd,
                                   absl::string_view what);
 
-// A layout conversion decided at compile time: between a tensor's plain
-// layout and the layout a primitive chose. When the layouts agree it does
-// nothing and memory() is the plain memory itself.
-class LayoutBridge {
- public:
-  LayoutBridge() = default;
-  // `plain` is the tensor's descriptor; `chosen` the primitive's.
-  // `to_chosen` says which way data flows when Run() is called.
-  LayoutBridge(const dnnl::memory::desc& plain,
-               const dnnl::memory::desc& chosen, bool to_chosen);
-
-  bool needed() const { return needed_; }
-  // The memory the primitive uses.
-  const dnnl::memory& memory() const { return needed_ ? chosen_ : plain_; }
-  // Binds the plain side to a tensor.
-  void Bind(const Tensor& tensor) { plain_.set_data_handle(tensor.raw_data()); }
-  // Converts, if the layouts differ.
-  void Run(dnnl::stream& stream);
-
- private:
-  bool needed_ = false;
-  bool to_chosen_ = true;
-  dnnl::memory plain_;
-  dnnl::memory chosen_;
-  Tensor scratch_;  // owns chosen_'s buffer
-  dnnl::reorder reorder_;
-};
-
 }  // namespace nabla
 
 #endif  // NABLA_OPS_DNNL_UTIL_H_

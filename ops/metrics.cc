@@ -18,15 +18,6 @@ namespace {
 
 using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
 
-absl::StatusOr<int> ResolveAxis(int64_t axis, int rank) {
-  int64_t resolved = axis < 0 ? axis + rank : axis;
-  if (resolved < 0 || resolved >= rank) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("axis ", axis, " is out of range for rank ", rank));
-  }
-  return static_cast<int>(resolved);
-}
-
 template <typename T>
 bool IsNan(T v) {
   if constexpr (std::is_floating_point_v<T>) {

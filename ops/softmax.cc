@@ -16,15 +16,6 @@ namespace {
 
 using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
 
-absl::StatusOr<int> ResolveAxis(int64_t axis, int rank) {
-  int64_t resolved = axis < 0 ? axis + rank : axis;
-  if (resolved < 0 || resolved >= rank) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("axis ", axis, " is out of range for rank ", rank));
-  }
-  return static_cast<int>(resolved);
-}
-
 // The tensor as oneDNN sees it. oneDNN 2.6 JIT-compiles the forward pass
 // only when the softmax axis is the innermost one of a dense layout, so the
 // common case (the last axis, any rank) is collapsed to [outer, C]; other
