@@ -19,6 +19,21 @@ packages=(
   libgmock-dev
   libbenchmark-dev    # Google Benchmark 1.7.1
   zlib1g-dev          # gzipped MNIST files, checkpoint checksums
+  pkg-config
+  libpng-dev          # io/: PNG images
+  libjpeg-dev         # io/: JPEG images (libjpeg-turbo)
+  libstb-dev          # io/: PGM/PPM images (stb_image)
+  libcpp-httplib-dev  # examples/mnist_demo: HTTP server
+  nlohmann-json3-dev  # examples/mnist_demo: JSON
+  libonnx-dev         # export/: ONNX's own onnx.proto
+  python3-onnx        # tests: the ONNX checker
+  python3-numpy       # tests: .npy files written by NumPy
+  libopenmpi-dev      # dist/: data-parallel training over MPI
+  openmpi-bin         # mpirun
+  clang-14            # fuzzing (libFuzzer)
+  libclang-rt-14-dev  # libFuzzer's runtime and the sanitizers for clang
+  graphviz            # rendering `nabla dot` output
+  chromium            # tests: the demo page in a real browser
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # The PyTorch reference; without OpenMP OpenBLAS it runs on reference BLAS.
@@ -32,9 +47,26 @@ for p in "${packages[@]}"; do
   fi
 done
 
+npm_install() {
+  # JavaScript test dependencies (ONNX Runtime, Playwright) from npm's
+  # registry; --ignore-scripts keeps onnxruntime-node from fetching GPU
+  # libraries. Playwright drives Debian's chromium and downloads no browser.
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/js"
+  if [[ -d "$dir/node_modules/onnxruntime-node" && -d "$dir/node_modules/playwright-core" ]]; then
+    return 0
+  fi
+  echo "setup: npm ci in tests/js"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) || {
+    echo "setup: npm ci failed in $dir; is npm's registry reachable?" >&2
+    return 1
+  }
+}
+
 if (( ${#missing[@]} == 0 )); then
   echo "setup: all ${#packages[@]} packages are installed."
-  exit 0
+  npm_install
+  exit $?
 fi
 
 echo "setup: installing ${missing[*]}"
@@ -51,4 +83,5 @@ if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-re
   echo "setup: apt-get install failed for: ${missing[*]}" >&2
   exit 1
 fi
+npm_install
 echo "setup: done."
