@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/tensor.h"
@@ -47,17 +48,28 @@ struct FirstLayers {
 // interface: placeholder "images" (u8 [?, 1, 28, 28]) and output
 // "probabilities" (f32 [?, 10]). Not thread-safe, as Session is: use one
 // per thread, or a lock.
+//
+// Prediction compiles only what "probabilities" needs (a training graph's
+// loss, gradients and optimizer are pruned), once per batch size: sizes are
+// rounded up to a power of two (padded with blank digits) and batches over
+// kMaxBatch are split, so at most nine plans are ever compiled and each
+// call after the first of its size allocates nothing but its result.
 class DigitClassifier {
  public:
   // Load loads `path` (see LoadSavedModel) and checks its interface.
   static absl::StatusOr<std::unique_ptr<DigitClassifier>> Load(
       const std::string& path);
 
-  // Predict classifies `digits` in one batch.
+  // kMaxBatch is the largest batch one plan runs.
+  static constexpr int64_t kMaxBatch = 256;
+
+  // Predict classifies `digits`, in batches of up to kMaxBatch; an empty
+  // span gives an empty result.
   absl::StatusOr<std::vector<DigitPrediction>> Predict(
       absl::Span<const MnistDigit> digits);
 
-  // Explain returns the first convolution and pooling for `digit`;
+  // Explain returns the first convolution and pooling for `digit` (fresh
+  // tensors, the caller's to keep) and copies of conv1's weights;
   // InvalidArgument if the graph has no nodes conv1, pool1, conv1/w and
   // conv1/b of the lecture model's shapes.
   absl::StatusOr<FirstLayers> Explain(const MnistDigit& digit);
@@ -65,8 +77,24 @@ class DigitClassifier {
   Session& session() { return *model_.session; }
 
  private:
+  // A prediction plan and the buffers it runs with.
+  struct CompiledBatch {
+    Plan* plan = nullptr;
+    Tensor images;                // u8 [batch, 1, 28, 28]
+    std::vector<Tensor> fetches;  // probabilities, overwritten each run
+  };
+
   explicit DigitClassifier(SavedModel model) : model_(std::move(model)) {}
+  absl::StatusOr<CompiledBatch*> PlanFor(int64_t batch);
+
   SavedModel model_;
+  NodeOutput images_;
+  NodeOutput probabilities_;
+  absl::flat_hash_map<int64_t, CompiledBatch> plans_;
+  Plan* explain_plan_ = nullptr;
+  Tensor explain_images_;
+  Tensor explain_filters_;
+  Tensor explain_bias_;
 };
 
 }  // namespace nabla

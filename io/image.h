@@ -1,5 +1,6 @@
-// Reading images: PNG (libpng), JPEG (libjpeg-turbo) and PGM/PPM (stb_image)
-// decoded to one grey channel of floats, for recognising digits.
+// Reading images: PNG (libpng), JPEG (libjpeg-turbo) and PGM/PPM, plain or
+// raw (libnetpbm), decoded to one grey channel of floats, for recognising
+// digits.
 //
 // Threat model: the bytes come from anyone (a user's file, an HTTP body).
 // Only regular files are read, never more than ImageLimits::max_file_bytes;
@@ -38,8 +39,11 @@ struct GrayImage {
 };
 
 // DecodeImage decodes PNG, JPEG, PGM or PPM bytes (chosen by their magic
-// number, not a file name); colour is converted to luminance (Rec. 601) and
-// 16-bit samples keep their precision. InvalidArgument for bytes that are no
+// number, not a file name); colour is converted to luminance (Rec. 601),
+// 16-bit samples keep their precision, a PGM/PPM's maxval scales to 1, and
+// transparent pixels show white paper beneath. A JPEG that libjpeg would
+// only warn about (truncated, corrupt data) is an error too. PGM/PPM
+// decoding is serialized (libnetpbm's error handling is process-wide). InvalidArgument for bytes that are no
 // supported image, are truncated or corrupt, or declare a 0x0 image;
 // ResourceExhausted for an image larger than `limits`.
 absl::StatusOr<GrayImage> DecodeImage(absl::string_view bytes,

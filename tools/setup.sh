@@ -22,7 +22,9 @@ packages=(
   pkg-config
   libpng-dev          # io/: PNG images
   libjpeg-dev         # io/: JPEG images (libjpeg-turbo)
-  libstb-dev          # io/: PGM/PPM images (stb_image)
+  libstb-dev          # stb_image (header-only)
+  libnetpbm-dev       # io/: PGM/PPM images, plain and raw, 8 and 16 bit
+  python3-pil         # tools/make_digit_samples.py: drawing sample digits
   libcpp-httplib-dev  # examples/mnist_demo: HTTP server
   nlohmann-json3-dev  # examples/mnist_demo: JSON
   libonnx-dev         # export/: ONNX's own onnx.proto
