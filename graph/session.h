@@ -4,8 +4,8 @@
 // request (which values are fed, which are fetched, which nodes must run)
 // into a Plan: the needed nodes in an order that respects in-place variable
 // updates, shapes resolved for the fed batch, kernels prepared and buffers
-// assigned by liveness. Plan::Run then does no allocation and no primitive
-// creation; it can run any number of times.
+// assigned by liveness (the passes of graph/planner.h). Plan::Run then does
+// no allocation and no primitive creation; it can run any number of times.
 //
 //   NABLA_ASSIGN_OR_RETURN(auto session, Session::Create(graph));
 //   NABLA_ASSIGN_OR_RETURN(Plan* step, session->Compile(
@@ -31,18 +31,10 @@
 #include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/op_registry.h"
+#include "graph/planner.h"
 #include "graph/variables.h"
 
 namespace nabla {
-
-// FeedSpec: a value to be fed and the shape of the tensors that will be fed
-// to it (its unknown dimensions resolved). Usually a placeholder; any other
-// value but a variable can be fed too, and is then not computed, nor is
-// anything only it needs.
-struct FeedSpec {
-  NodeOutput value;
-  Shape shape;
-};
 
 // PlanStats describes a compiled plan, for tests and benchmarks.
 struct PlanStats {
@@ -72,13 +64,6 @@ class Plan {
 
  private:
   friend class Session;
-  struct Step {
-    int node;
-    std::unique_ptr<Kernel> kernel;
-    std::vector<int> inputs;   // value slots
-    std::vector<int> outputs;  // value slots
-  };
-
   // Where value `slot` lives in the session's arena.
   struct ArenaView {
     int slot;
@@ -92,7 +77,7 @@ class Plan {
   Session* session_ = nullptr;
   std::vector<ArenaView> arena_views_;
   int64_t bound_generation_ = -1;
-  std::vector<Step> steps_;
+  std::vector<planner::PlannedStep> steps_;
   std::vector<Tensor> values_;
   std::vector<int> feed_slots_;
   std::vector<TensorSpec> feed_specs_;
@@ -129,6 +114,8 @@ class Session {
  private:
   friend class Plan;
   explicit Session(Graph graph) : graph_(std::move(graph)) {}
+  // Grows the arena's buffers to at least these sizes.
+  void GrowArena(absl::Span<const size_t> buffer_bytes);
 
   Graph graph_;
   VariableStore variables_;
