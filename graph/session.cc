@@ -1,5 +1,7 @@
 #include "graph/session.h"
 
+#include <new>
+
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "core/dnnl_context.h"
@@ -7,8 +9,53 @@
 #include "graph/initializers.h"
 
 namespace nabla {
+namespace {
+
+// AtBoundary runs `body`, the work of the entry point `entry`, and turns
+// what it throws into the Status it returns: the one place where
+// exceptions stop, rather than a try block around every allocation.
+template <typename Body>
+auto AtBoundary(absl::string_view entry, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::bad_alloc& e) {
+    const bool tensor = dynamic_cast<const TensorAllocationError*>(&e);
+    return absl::ResourceExhaustedError(
+        absl::StrCat(entry, ": out of memory", tensor ? ": " : "",
+                     tensor ? e.what() : ""));
+  } catch (const dnnl::error& e) {
+    return StatusFromDnnlError(entry, e);
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph) {
+  return AtBoundary("Session::Create",
+                    [&] { return CreateUnguarded(std::move(graph)); });
+}
+
+absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
+                                       absl::Span<const NodeOutput> fetches,
+                                       absl::Span<const NodeOutput> targets) {
+  return AtBoundary("Session::Compile", [&] {
+    return CompileUnguarded(feeds, fetches, targets);
+  });
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(
+    absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
+    absl::Span<const NodeOutput> fetches, absl::Span<const NodeOutput> targets) {
+  return AtBoundary("Session::Run",
+                    [&] { return RunUnguarded(feeds, fetches, targets); });
+}
+
+absl::Status Plan::Run(absl::Span<const Tensor> feeds,
+                       std::vector<Tensor>* fetches) {
+  return AtBoundary("Plan::Run", [&] { return RunUnguarded(feeds, fetches); });
+}
+
+absl::StatusOr<std::unique_ptr<Session>> Session::CreateUnguarded(Graph graph) {
   auto session = absl::WrapUnique(new Session(std::move(graph)));
   for (const Node& node : session->graph_.nodes()) {
     if (node.op() != "Variable") continue;
@@ -24,9 +71,9 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph) {
   return session;
 }
 
-absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
-                                       absl::Span<const NodeOutput> fetches,
-                                       absl::Span<const NodeOutput> targets) {
+absl::StatusOr<Plan*> Session::CompileUnguarded(
+    absl::Span<const FeedSpec> feeds, absl::Span<const NodeOutput> fetches,
+    absl::Span<const NodeOutput> targets) {
   using namespace planner;  // NOLINT: the passes read as a pipeline
   NABLA_ASSIGN_OR_RETURN(PrunedRequest request,
                          Prune(graph_, feeds, fetches, targets));
@@ -49,6 +96,7 @@ absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
     plan->feed_specs_.push_back(slots.specs[i]);
   }
   plan->fetch_slots_ = slots.fetch_slots;
+  for (int s : slots.fetch_slots) plan->fetch_specs_.push_back(slots.specs[s]);
   for (const BufferAssignment::Placement& p : buffers.placements) {
     plan->arena_views_.push_back(
         Plan::ArenaView{p.slot, p.buffer, slots.specs[p.slot]});
@@ -83,8 +131,20 @@ void Plan::BindArena() {
   bound_generation_ = session_->arena_generation_;
 }
 
-absl::Status Plan::Run(absl::Span<const Tensor> feeds,
-                       std::vector<Tensor>* fetches) {
+void Plan::PrepareFetches(std::vector<Tensor>* fetches) const {
+  fetches->resize(fetch_slots_.size());
+  for (size_t i = 0; i < fetch_slots_.size(); ++i) {
+    const TensorSpec& spec = fetch_specs_[i];
+    Tensor& out = (*fetches)[i];
+    if (out.empty() || out.dtype() != spec.dtype || out.shape() != spec.shape ||
+        out.SharesBufferWith(values_[fetch_slots_[i]])) {
+      out = Tensor(spec.dtype, spec.shape);
+    }
+  }
+}
+
+absl::Status Plan::RunUnguarded(absl::Span<const Tensor> feeds,
+                                std::vector<Tensor>* fetches) {
   if (bound_generation_ != session_->arena_generation_) BindArena();
   if (feeds.size() != feed_slots_.size()) {
     return absl::InvalidArgumentError(
@@ -99,8 +159,9 @@ absl::Status Plan::Run(absl::Span<const Tensor> feeds,
           "feed ", i, " is ", feeds[i].DebugString(), " but the plan was "
           "compiled for ", expected.ToString()));
     }
-    values_[feed_slots_[i]] = feeds[i];
   }
+  for (size_t i = 0; i < feeds.size(); ++i) values_[feed_slots_[i]] = feeds[i];
+  if (fetches != nullptr) PrepareFetches(fetches);
   for (planner::PlannedStep& step : steps_) {
     absl::Status status;
     try {
@@ -108,6 +169,9 @@ absl::Status Plan::Run(absl::Span<const Tensor> feeds,
           KernelArgs(values_.data(), step.inputs.data(), step.outputs.data()));
     } catch (const dnnl::error& e) {
       status = StatusFromDnnlError("running", e);
+    } catch (const std::bad_alloc& e) {
+      status = absl::ResourceExhaustedError(
+          absl::StrCat("running: out of memory: ", e.what()));
     }
     if (!status.ok()) {
       const Node& node = graph_->node(step.node);
@@ -116,21 +180,22 @@ absl::Status Plan::Run(absl::Span<const Tensor> feeds,
     }
   }
   if (fetches == nullptr) return absl::OkStatus();
-  fetches->resize(fetch_slots_.size());
   for (size_t i = 0; i < fetch_slots_.size(); ++i) {
     const Tensor& value = values_[fetch_slots_[i]];
     Tensor& out = (*fetches)[i];
-    if (!out.empty() && out.dtype() == value.dtype() &&
-        out.shape() == value.shape() && !out.SharesBufferWith(value)) {
+    if (out.dtype() == value.dtype() && out.shape() == value.shape() &&
+        !out.SharesBufferWith(value)) {
       NABLA_RETURN_IF_ERROR(out.CopyFrom(value));
     } else {
+      // A value a kernel set itself that does not look as compiled, or
+      // turned out to share the buffer PrepareFetches chose.
       out = value.Clone();
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Tensor>> Session::Run(
+absl::StatusOr<std::vector<Tensor>> Session::RunUnguarded(
     absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
     absl::Span<const NodeOutput> fetches, absl::Span<const NodeOutput> targets) {
   std::string key;

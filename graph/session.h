@@ -16,6 +16,13 @@
 //
 // Session::Run does the same in one call, compiling on first use and
 // reusing the plan while the fed shapes stay the same.
+//
+// Nothing throws out of these entry points: running out of memory (a
+// std::bad_alloc, e.g. core's TensorAllocationError) becomes
+// kResourceExhausted naming the entry point and, for tensors, how many
+// bytes of what; a dnnl::error becomes the code core/dnnl_context.h maps it
+// to. A failed Compile or Run leaves the session as it was: variables are
+// updated only by a run that succeeds up to its last step.
 
 #ifndef NABLA_GRAPH_SESSION_H_
 #define NABLA_GRAPH_SESSION_H_
@@ -57,7 +64,8 @@ class Plan {
   // dtype. `fetches` receives one tensor per compiled fetch; tensors already
   // there are overwritten in place when dtype and shape match, so a caller
   // that passes the same vector every step allocates nothing. Fed tensors
-  // are read, never written.
+  // are read, never written. Fetch buffers are allocated before any step
+  // runs, so running out of memory for them changes no variable.
   absl::Status Run(absl::Span<const Tensor> feeds, std::vector<Tensor>* fetches);
 
   const PlanStats& stats() const { return stats_; }
@@ -70,8 +78,13 @@ class Plan {
     int buffer;
     TensorSpec spec;
   };
+  absl::Status RunUnguarded(absl::Span<const Tensor> feeds,
+                            std::vector<Tensor>* fetches);
   // Points the values at the session's current arena buffers.
   void BindArena();
+  // Gives every fetch a buffer of its compiled dtype and shape that no
+  // value of the plan shares.
+  void PrepareFetches(std::vector<Tensor>* fetches) const;
 
   const Graph* graph_ = nullptr;
   Session* session_ = nullptr;
@@ -82,6 +95,7 @@ class Plan {
   std::vector<int> feed_slots_;
   std::vector<TensorSpec> feed_specs_;
   std::vector<int> fetch_slots_;
+  std::vector<TensorSpec> fetch_specs_;
   PlanStats stats_;
 };
 
@@ -114,6 +128,15 @@ class Session {
  private:
   friend class Plan;
   explicit Session(Graph graph) : graph_(std::move(graph)) {}
+  // The entry points' bodies, which may throw; the entry points catch.
+  static absl::StatusOr<std::unique_ptr<Session>> CreateUnguarded(Graph graph);
+  absl::StatusOr<Plan*> CompileUnguarded(absl::Span<const FeedSpec> feeds,
+                                         absl::Span<const NodeOutput> fetches,
+                                         absl::Span<const NodeOutput> targets);
+  absl::StatusOr<std::vector<Tensor>> RunUnguarded(
+      absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
+      absl::Span<const NodeOutput> fetches,
+      absl::Span<const NodeOutput> targets);
   // Grows the arena's buffers to at least these sizes.
   void GrowArena(absl::Span<const size_t> buffer_bytes);
 
