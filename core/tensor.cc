@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -11,18 +13,55 @@ namespace {
 
 constexpr size_t kAlignment = 64;
 
-std::shared_ptr<char> AllocateAligned(size_t nbytes) {
+// FailNthTensorAllocation's countdown: allocations left before the one that
+// fails; 0 when none is to fail.
+std::atomic<int64_t> allocations_before_failure{0};
+
+// True when the test hook says this allocation fails.
+bool InjectedFailure() {
+  if (allocations_before_failure.load(std::memory_order_relaxed) <= 0) {
+    return false;
+  }
+  return allocations_before_failure.fetch_sub(1, std::memory_order_relaxed) == 1;
+}
+
+std::shared_ptr<char> AllocateAligned(size_t nbytes, DType dtype,
+                                      const Shape& shape) {
   // aligned_alloc wants a multiple of the alignment; a zero-byte tensor
   // still gets a buffer so that "empty" means "no tensor".
   size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
-  char* p = static_cast<char*>(std::aligned_alloc(kAlignment, rounded));
-  if (p == nullptr) throw std::bad_alloc();
+  char* p = InjectedFailure()
+                ? nullptr
+                : static_cast<char*>(std::aligned_alloc(kAlignment, rounded));
+  if (p == nullptr) throw TensorAllocationError(nbytes, dtype, shape);
   std::memset(p, 0, rounded);
   return std::shared_ptr<char>(p, [](char* q) { std::free(q); });
 }
 
 }  // namespace
+
+TensorAllocationError::TensorAllocationError(size_t bytes, DType dtype,
+                                             const Shape& shape) {
+  // Shape::ToString allocates; the dims are written here instead.
+  int length = std::snprintf(message_, sizeof(message_),
+                             "cannot allocate %zu bytes for a tensor %s[",
+                             bytes, DTypeName(dtype).data());
+  for (int i = 0; i < shape.rank() && length > 0 &&
+                  length < static_cast<int>(sizeof(message_));
+       ++i) {
+    length += std::snprintf(message_ + length, sizeof(message_) - length,
+                            i == 0 ? "%lld" : ",%lld",
+                            static_cast<long long>(shape[i]));
+  }
+  if (length > 0 && length < static_cast<int>(sizeof(message_))) {
+    std::snprintf(message_ + length, sizeof(message_) - length, "]");
+  }
+}
+
+void FailNthTensorAllocation(int64_t n) {
+  allocations_before_failure.store(n > 0 ? n : 0, std::memory_order_relaxed);
+}
 
 absl::string_view DTypeName(DType dtype) {
   switch (dtype) {
@@ -43,7 +82,7 @@ absl::string_view DTypeName(DType dtype) {
 Tensor::Tensor(DType dtype, const Shape& shape)
     : dtype_(dtype), shape_(shape), num_elements_(shape.NumElements()) {
   if (num_elements_ < 0) num_elements_ = 0;
-  buffer_ = AllocateAligned(nbytes());
+  buffer_ = AllocateAligned(nbytes(), dtype_, shape_);
   capacity_ = nbytes();
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -27,12 +28,33 @@ namespace proto {
 class TensorProto;
 }
 
+// TensorAllocationError is what a tensor's constructor throws when its
+// buffer cannot be allocated: a std::bad_alloc that says how many bytes for
+// what ("cannot allocate 4096 bytes for a tensor f32[32,32]"). The library's
+// entry points (graph/session.h) turn it into kResourceExhausted.
+class TensorAllocationError : public std::bad_alloc {
+ public:
+  TensorAllocationError(size_t bytes, DType dtype, const Shape& shape);
+  const char* what() const noexcept override { return message_; }
+
+ private:
+  // Fixed, so that reporting a failed allocation allocates nothing.
+  char message_[160];
+};
+
+// FailNthTensorAllocation is a test hook: the n-th tensor buffer allocated
+// from now on (n >= 1) fails with TensorAllocationError, as if memory had
+// run out, and later ones succeed again; 0 turns a pending failure off.
+// Every tensor, arena buffer and kernel scratchpad goes through it.
+void FailNthTensorAllocation(int64_t n);
+
 class Tensor {
  public:
   // An empty tensor: no buffer, kInvalid dtype.
   Tensor() = default;
 
   // A zero-filled tensor. `shape` must be fully defined and validated.
+  // Throws TensorAllocationError when memory runs out.
   Tensor(DType dtype, const Shape& shape);
 
   template <typename T>

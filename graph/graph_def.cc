@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "graph/topo_order.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
@@ -84,49 +85,22 @@ absl::StatusOr<Graph> FromGraphDef(const proto::GraphDef& def,
       inputs[i].emplace_back(it->second, index);
     }
   }
-  // Kahn's algorithm, taking ready nodes in file order so that a graph
-  // written by ToGraphDef loads with the same node ids.
-  std::vector<int> pending(n, 0);
-  std::vector<std::vector<int>> consumers(n);
+  // Ready nodes are taken in file order, so that a graph written by
+  // ToGraphDef loads with the same node ids.
+  DependencyGraph dependencies(n);
   for (int i = 0; i < n; ++i) {
-    for (auto [producer, index] : inputs[i]) {
-      ++pending[i];
-      consumers[producer].push_back(i);
-    }
+    for (auto [producer, index] : inputs[i]) dependencies.AddEdge(producer, i);
   }
-  std::vector<int> order;
-  std::vector<int> ready;
-  for (int i = n - 1; i >= 0; --i) {
-    if (pending[i] == 0) ready.push_back(i);
-  }
-  // `ready` is a min-heap on file position.
-  auto later = [](int a, int b) { return a > b; };
-  std::make_heap(ready.begin(), ready.end(), later);
-  while (!ready.empty()) {
-    std::pop_heap(ready.begin(), ready.end(), later);
-    int i = ready.back();
-    ready.pop_back();
-    order.push_back(i);
-    for (int c : consumers[i]) {
-      if (--pending[c] == 0) {
-        ready.push_back(c);
-        std::push_heap(ready.begin(), ready.end(), later);
-      }
-    }
-  }
-  if (static_cast<int>(order.size()) != n) {
-    for (int i = 0; i < n; ++i) {
-      if (pending[i] > 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("GraphDef has a cycle through node '",
-                         def.node(i).name(), "'"));
-      }
-    }
+  TopologicalOrder order = SortTopologically(dependencies);
+  if (!order.complete()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GraphDef has a cycle through node '",
+                     def.node(order.first_unordered).name(), "'"));
   }
 
   Graph graph(options);
   std::vector<int> id_of(n, -1);
-  for (int i : order) {
+  for (int i : order.nodes) {
     const proto::NodeDef& node = def.node(i);
     std::vector<NodeOutput> refs;
     for (auto [producer, index] : inputs[i]) {

@@ -4,8 +4,8 @@
 // request (which values are fed, which are fetched, which nodes must run)
 // into a Plan: the needed nodes in an order that respects in-place variable
 // updates, shapes resolved for the fed batch, kernels prepared and buffers
-// assigned by liveness. Plan::Run then does no allocation and no primitive
-// creation; it can run any number of times.
+// assigned by liveness (the passes of graph/planner.h). Plan::Run then does
+// no allocation and no primitive creation; it can run any number of times.
 //
 //   NABLA_ASSIGN_OR_RETURN(auto session, Session::Create(graph));
 //   NABLA_ASSIGN_OR_RETURN(Plan* step, session->Compile(
@@ -16,6 +16,13 @@
 //
 // Session::Run does the same in one call, compiling on first use and
 // reusing the plan while the fed shapes stay the same.
+//
+// Nothing throws out of these entry points: running out of memory (a
+// std::bad_alloc, e.g. core's TensorAllocationError) becomes
+// kResourceExhausted naming the entry point and, for tensors, how many
+// bytes of what; a dnnl::error becomes the code core/dnnl_context.h maps it
+// to. A failed Compile or Run leaves the session as it was: variables are
+// updated only by a run that succeeds up to its last step.
 
 #ifndef NABLA_GRAPH_SESSION_H_
 #define NABLA_GRAPH_SESSION_H_
@@ -31,18 +38,10 @@
 #include "core/tensor.h"
 #include "graph/graph.h"
 #include "graph/op_registry.h"
+#include "graph/planner.h"
 #include "graph/variables.h"
 
 namespace nabla {
-
-// FeedSpec: a value to be fed and the shape of the tensors that will be fed
-// to it (its unknown dimensions resolved). Usually a placeholder; any other
-// value but a variable can be fed too, and is then not computed, nor is
-// anything only it needs.
-struct FeedSpec {
-  NodeOutput value;
-  Shape shape;
-};
 
 // PlanStats describes a compiled plan, for tests and benchmarks.
 struct PlanStats {
@@ -65,38 +64,38 @@ class Plan {
   // dtype. `fetches` receives one tensor per compiled fetch; tensors already
   // there are overwritten in place when dtype and shape match, so a caller
   // that passes the same vector every step allocates nothing. Fed tensors
-  // are read, never written.
+  // are read, never written. Fetch buffers are allocated before any step
+  // runs, so running out of memory for them changes no variable.
   absl::Status Run(absl::Span<const Tensor> feeds, std::vector<Tensor>* fetches);
 
   const PlanStats& stats() const { return stats_; }
 
  private:
   friend class Session;
-  struct Step {
-    int node;
-    std::unique_ptr<Kernel> kernel;
-    std::vector<int> inputs;   // value slots
-    std::vector<int> outputs;  // value slots
-  };
-
   // Where value `slot` lives in the session's arena.
   struct ArenaView {
     int slot;
     int buffer;
     TensorSpec spec;
   };
+  absl::Status RunUnguarded(absl::Span<const Tensor> feeds,
+                            std::vector<Tensor>* fetches);
   // Points the values at the session's current arena buffers.
   void BindArena();
+  // Gives every fetch a buffer of its compiled dtype and shape that no
+  // value of the plan shares.
+  void PrepareFetches(std::vector<Tensor>* fetches) const;
 
   const Graph* graph_ = nullptr;
   Session* session_ = nullptr;
   std::vector<ArenaView> arena_views_;
   int64_t bound_generation_ = -1;
-  std::vector<Step> steps_;
+  std::vector<planner::PlannedStep> steps_;
   std::vector<Tensor> values_;
   std::vector<int> feed_slots_;
   std::vector<TensorSpec> feed_specs_;
   std::vector<int> fetch_slots_;
+  std::vector<TensorSpec> fetch_specs_;
   PlanStats stats_;
 };
 
@@ -129,6 +128,17 @@ class Session {
  private:
   friend class Plan;
   explicit Session(Graph graph) : graph_(std::move(graph)) {}
+  // The entry points' bodies, which may throw; the entry points catch.
+  static absl::StatusOr<std::unique_ptr<Session>> CreateUnguarded(Graph graph);
+  absl::StatusOr<Plan*> CompileUnguarded(absl::Span<const FeedSpec> feeds,
+                                         absl::Span<const NodeOutput> fetches,
+                                         absl::Span<const NodeOutput> targets);
+  absl::StatusOr<std::vector<Tensor>> RunUnguarded(
+      absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
+      absl::Span<const NodeOutput> fetches,
+      absl::Span<const NodeOutput> targets);
+  // Grows the arena's buffers to at least these sizes.
+  void GrowArena(absl::Span<const size_t> buffer_bytes);
 
   Graph graph_;
   VariableStore variables_;
