@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/dnnl_context.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "examples/lecture_model.h"
 #include "graph/graph_def.h"

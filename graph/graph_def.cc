@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -147,72 +148,10 @@ absl::StatusOr<Graph> FromGraphDef(const proto::GraphDef& def,
   return graph;
 }
 
-std::string SerializeDeterministically(
-    const google::protobuf::MessageLite& message) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return bytes;
-}
-
 GraphFormat FormatForPath(absl::string_view path) {
   return absl::EndsWith(path, ".pbtxt") || absl::EndsWith(path, ".txt")
              ? GraphFormat::kText
              : GraphFormat::kBinary;
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    return absl::DataLossError(absl::StrCat("cannot read '", path, "'"));
-  }
-  return contents.str();
-}
-
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view contents) {
-  std::string temp = absl::StrCat(path, ".tmp.", getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create '", temp, "': ", std::strerror(errno)));
-  }
-  const char* p = contents.data();
-  size_t left = contents.size();
-  while (left > 0) {
-    ssize_t written = ::write(fd, p, left);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      std::string error = std::strerror(errno);
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return absl::DataLossError(
-          absl::StrCat("cannot write '", temp, "': ", error));
-    }
-    p += written;
-    left -= written;
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(temp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot flush '", temp, "'"));
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string error = std::strerror(errno);
-    ::unlink(temp.c_str());
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot rename '", temp, "' to '", path, "': ", error));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status SaveGraph(const Graph& graph, const std::string& path) {

@@ -17,7 +17,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "graph/graph.h"
-#include "google/protobuf/message_lite.h"
 #include "proto/graph.pb.h"
 
 namespace nabla {
@@ -42,17 +41,6 @@ absl::StatusOr<Graph> LoadGraph(const std::string& path,
                                 GraphOptions options = {});
 absl::StatusOr<Graph> LoadGraph(const std::string& path, GraphFormat format,
                                 GraphOptions options = {});
-
-// Binary serialization with map entries in key order, so that the same
-// graph or checkpoint always gives the same bytes.
-std::string SerializeDeterministically(const google::protobuf::MessageLite& message);
-
-// Whole-file helpers shared with checkpoints. WriteFileAtomically writes a
-// temporary file beside `path`, fsyncs it and renames it over `path`, so a
-// crash leaves either the old file or the new one.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view contents);
 
 }  // namespace nabla
 

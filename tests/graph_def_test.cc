@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "google/protobuf/text_format.h"
+#include "core/file.h"
 #include "graph/builder.h"
 #include "ops/ops.h"
 #include "tests/test_util.h"

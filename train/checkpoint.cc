@@ -7,7 +7,7 @@
 #include "core/status.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "graph/graph_def.h"
+#include "core/file.h"
 #include "proto/checkpoint.pb.h"
 
 namespace nabla {
@@ -18,19 +18,6 @@ uint32_t Crc32(const std::string& bytes) {
   crc = crc32_z(crc, reinterpret_cast<const Bytef*>(bytes.data()),
                 bytes.size());
   return static_cast<uint32_t>(crc);
-}
-
-// Map fields serialize in hash order unless asked otherwise; checkpoints of
-// the same state should be the same bytes.
-std::string SerializeDeterministically(const google::protobuf::Message& m) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&coded);
-  }
-  return out;
 }
 
 // "f32[3,4]" for a serialized tensor whose dims are not trusted yet.
