@@ -24,7 +24,7 @@ Graph SmallModel() {
   Output w = b.Variable("w", {4, 3}, Initializer::GlorotUniform(11));
   Output bias = b.Variable("b", {3}, Initializer::Constant(0.5f));
   Output h = Dense(x, w, bias, Activation::kRelu, "dense");
-  Output scale = b.Constant(Tensor::FromVector<float>({3}, {1, -2, 3}), "scale");
+  Output scale = b.Constant(*Tensor::FromVector<float>({3}, {1, -2, 3}), "scale");
   Mean(Mul(h, scale), {1}, false, "out");
   return *b.Build();
 }
