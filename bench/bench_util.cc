@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -95,7 +96,10 @@ int BenchmarkMain(int argc, char** argv) {
       threads = kDefaultThreads;
     }
   }
-  SetNumThreads(threads);
+  if (absl::Status set = SetNumThreads(threads); !set.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(set.message()).c_str());
+    return 1;
+  }
   benchmark::AddCustomContext("nabla_threads", absl::StrCat(NumThreads()));
   const dnnl_version_t* v = dnnl_version();
   benchmark::AddCustomContext(

@@ -139,7 +139,7 @@ void CheckBackward(const OpCase& c) {
 }
 
 TEST(RawDnnl, ForwardBaselinesMatchNabla) {
-  SetNumThreads(2);
+  ASSERT_TRUE(SetNumThreads(2).ok());
   int checked = 0;
   for (const OpCase& c : OpCases()) {
     if (!c.raw_forward) continue;
@@ -150,7 +150,7 @@ TEST(RawDnnl, ForwardBaselinesMatchNabla) {
 }
 
 TEST(RawDnnl, BackwardBaselinesMatchNabla) {
-  SetNumThreads(2);
+  ASSERT_TRUE(SetNumThreads(2).ok());
   int checked = 0;
   for (const OpCase& c : OpCases()) {
     // The cross-entropy's raw backward starts from the kept gradient rather
@@ -184,7 +184,7 @@ TEST(RawDnnl, SoftmaxCrossEntropyKeepsItsGradient) {
 }
 
 TEST(RawDnnl, LectureModelTrains) {
-  SetNumThreads(2);
+  ASSERT_TRUE(SetNumThreads(2).ok());
   auto model = RawLectureModel::Create(32, /*training=*/true);
   ASSERT_TRUE(model.ok()) << model.status();
   ASSERT_TRUE((*model)->Run().ok());
@@ -196,7 +196,7 @@ TEST(RawDnnl, LectureModelTrains) {
 }
 
 TEST(RawDnnl, LectureModelInfers) {
-  SetNumThreads(2);
+  ASSERT_TRUE(SetNumThreads(2).ok());
   auto model = RawLectureModel::Create(4, /*training=*/false);
   ASSERT_TRUE(model.ok()) << model.status();
   ASSERT_TRUE((*model)->Run().ok());

@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -48,8 +50,26 @@ dnnl::stream& CpuStream() {
   return *stream;
 }
 
-void SetNumThreads(int threads) {
-  omp_set_num_threads(threads > 0 ? threads : ThreadsFromEnvironment());
+int MaxNumThreads() { return 4 * std::max(omp_get_num_procs(), 1); }
+
+absl::Status SetNumThreads(int threads) {
+  if (threads < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the thread count must be positive (or 0 for the default), not ",
+        threads));
+  }
+  const bool asked = threads > 0;
+  if (!asked) threads = ThreadsFromEnvironment();
+  if (threads > MaxNumThreads()) {
+    std::fprintf(stderr,
+                 "nabla: warning: %d threads %s, but this machine runs %d "
+                 "at once; using %d (4 per core)\n",
+                 threads, asked ? "asked for" : "set in the environment",
+                 omp_get_num_procs(), MaxNumThreads());
+    threads = MaxNumThreads();
+  }
+  omp_set_num_threads(threads);
+  return absl::OkStatus();
 }
 
 int NumThreads() { return omp_get_max_threads(); }

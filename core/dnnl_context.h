@@ -22,10 +22,17 @@ dnnl::engine& CpuEngine();
 // The in-order stream every kernel executes on.
 dnnl::stream& CpuStream();
 
+// MaxNumThreads is the most threads SetNumThreads grants: 4 per core
+// available to the process. More only slows oneDNN down, and libgomp
+// crashes when it cannot create the threads it was asked for.
+int MaxNumThreads();
+
 // SetNumThreads fixes the number of threads oneDNN and nabla's own loops
-// use. `threads` <= 0 picks NABLA_NUM_THREADS, then OMP_NUM_THREADS from the
-// environment, then the number of cores.
-void SetNumThreads(int threads);
+// use. `threads` == 0 picks NABLA_NUM_THREADS, then OMP_NUM_THREADS from
+// the environment, then the number of cores. A count above MaxNumThreads()
+// (asked for or from the environment) is capped to it with a warning on
+// stderr; a negative count is InvalidArgument and changes nothing.
+absl::Status SetNumThreads(int threads);
 
 // NumThreads returns the number of threads in use.
 int NumThreads();

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
@@ -150,14 +151,45 @@ absl::StatusOr<Tensor> TensorFromProto(const proto::TensorProto& proto,
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor shape ", shape.ToString(), " has an unknown dimension"));
   }
-  Tensor t(dtype, shape);
-  if (proto.content().size() != t.nbytes()) {
+  // The content's length is checked against the declared shape before the
+  // tensor is allocated, so that a file's lie costs an error, not memory.
+  // Validate bounded the element count; the multiplication is still
+  // checked, since max_elements is the caller's.
+  const int64_t elements = shape.NumElements();
+  const int64_t element_size = static_cast<int64_t>(DTypeSize(dtype));
+  if (elements > std::numeric_limits<int64_t>::max() / element_size) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tensor ", t.DebugString(), " needs ", t.nbytes(), " bytes but has ",
-        proto.content().size()));
+        "tensor ", DTypeName(dtype), shape.ToString(),
+        " needs more bytes than a file can hold"));
   }
+  const int64_t needed = elements * element_size;
+  if (static_cast<uint64_t>(needed) != proto.content().size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor ", DTypeName(dtype), shape.ToString(), " needs ", needed,
+        " bytes but has ", proto.content().size()));
+  }
+  Tensor t(dtype, shape);
   std::memcpy(t.raw_data(), proto.content().data(), t.nbytes());
   return t;
 }
+
+namespace internal {
+
+absl::Status CheckValueCount(const Shape& shape, size_t count) {
+  NABLA_RETURN_IF_ERROR(shape.Validate());
+  if (!shape.IsFullyDefined()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Tensor::FromVector: shape ", shape.ToString(),
+        " has an unknown dimension"));
+  }
+  if (static_cast<uint64_t>(shape.NumElements()) != count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Tensor::FromVector: shape ", shape.ToString(), " has ",
+        shape.NumElements(), " elements but ", count, " values were given"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
 
 }  // namespace nabla

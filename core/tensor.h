@@ -3,7 +3,8 @@
 // A Tensor shares its 64-byte-aligned buffer: copying a Tensor is cheap and
 // both copies see the same elements. Clone() makes an independent copy.
 //
-//   Tensor x = Tensor::FromVector<float>({2, 2}, {1, 2, 3, 4});
+//   NABLA_ASSIGN_OR_RETURN(Tensor x,
+//                          Tensor::FromVector<float>({2, 2}, {1, 2, 3, 4}));
 //   x.data<float>()[3];                  // 4
 //   Tensor y = x.Reshaped(Shape({4}));   // same elements, new shape
 
@@ -57,10 +58,15 @@ class Tensor {
   // Throws TensorAllocationError when memory runs out.
   Tensor(DType dtype, const Shape& shape);
 
+  // FromVector is a tensor of `shape` holding `values` in row-major order;
+  // InvalidArgument when `shape` is invalid or not fully defined or when
+  // it has not exactly values.size() elements.
   template <typename T>
-  static Tensor FromVector(const Shape& shape, absl::Span<const T> values);
+  static absl::StatusOr<Tensor> FromVector(const Shape& shape,
+                                           absl::Span<const T> values);
   template <typename T>
-  static Tensor FromVector(const Shape& shape, std::initializer_list<T> values) {
+  static absl::StatusOr<Tensor> FromVector(const Shape& shape,
+                                           std::initializer_list<T> values) {
     return FromVector<T>(shape, absl::Span<const T>(values.begin(), values.size()));
   }
   // A tensor of `shape` with every element `value`.
@@ -128,10 +134,18 @@ void TensorToProto(const Tensor& tensor, proto::TensorProto* proto);
 absl::StatusOr<Tensor> TensorFromProto(const proto::TensorProto& proto,
                                        int64_t max_elements = kDefaultMaxElements);
 
+namespace internal {
+// OK when `shape` is valid, fully defined and has `count` elements.
+absl::Status CheckValueCount(const Shape& shape, size_t count);
+}  // namespace internal
+
 template <typename T>
-Tensor Tensor::FromVector(const Shape& shape, absl::Span<const T> values) {
+absl::StatusOr<Tensor> Tensor::FromVector(const Shape& shape,
+                                          absl::Span<const T> values) {
+  absl::Status valid = internal::CheckValueCount(shape, values.size());
+  if (!valid.ok()) return valid;
   Tensor t(DTypeOf<T>(), shape);
-  if (static_cast<int64_t>(values.size()) == t.num_elements()) {
+  if (!values.empty()) {
     std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
   }
   return t;

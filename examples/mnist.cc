@@ -7,26 +7,37 @@
 //   bazel run -c opt //examples:mnist -- --evaluate_only --resume=/tmp/mnist
 //   bazel run -c opt //examples:mnist -- --data_dir=/usr/share/datasets/fashion-mnist
 //
-// With --save_dir the graph (model, gradients and optimizer: the whole
-// training step) is written as a text GraphDef, model.pbtxt, and the
-// weights and optimizer state as a checkpoint after every epoch. --resume
-// loads both and continues to --epochs; the result is the same, bit for
-// bit, as an uninterrupted run with the same seed and thread count.
+// With --save_dir (created if missing) the graph (model, gradients and
+// optimizer: the whole training step) is written as a text GraphDef,
+// model.pbtxt, and the weights and optimizer state as a checkpoint after
+// every epoch, with the run's flags, thread count, data folder and seed in
+// its metadata. --resume loads both and continues to --epochs; the result
+// is the same, bit for bit, as an uninterrupted run with the same seed and
+// thread count. The optimizer and learning rate come from the saved graph:
+// giving --optimizer or --learning_rate that differ from the saved run's is
+// an error, and a different thread count, batch size or data folder is
+// allowed with a warning that bit-exactness is then not promised.
 
 #include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <map>
+#include <set>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/dnnl_context.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "examples/lecture_model.h"
 #include "graph/graph_def.h"
@@ -144,6 +155,114 @@ absl::Status WriteMetrics(const std::string& path, const History& history,
   return WriteFileAtomically(path, json);
 }
 
+// The checkpoint metadata recording how this run was started.
+std::map<std::string, std::string> RunMetadata(const std::string& data_dir) {
+  return {
+      {"model", "lecture_cnn"},
+      {"optimizer", absl::GetFlag(FLAGS_optimizer)},
+      {"learning_rate", absl::StrCat(absl::GetFlag(FLAGS_learning_rate))},
+      {"batch_size", absl::StrCat(absl::GetFlag(FLAGS_batch_size))},
+      {"seed", absl::StrCat(absl::GetFlag(FLAGS_seed))},
+      {"threads", absl::StrCat(NumThreads())},
+      {"data_dir", data_dir},
+      {"train_limit", absl::StrCat(absl::GetFlag(FLAGS_train_limit))},
+  };
+}
+
+// The names of the flags on the command line, as main saw them.
+std::set<std::string>& FlagsGiven() {
+  static auto* given = new std::set<std::string>;
+  return *given;
+}
+
+// Records "--name", "--name=value" and "-name..." arguments, before
+// absl::ParseCommandLine consumes them.
+void RecordFlagsGiven(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "-")) continue;
+    absl::ConsumePrefix(&arg, "-");
+    FlagsGiven().insert(std::string(arg.substr(0, arg.find('='))));
+  }
+}
+
+template <typename T>
+bool GivenOnCommandLine(const absl::Flag<T>& flag) {
+  return FlagsGiven().count(
+             std::string(absl::GetFlagReflectionHandle(flag).Name())) > 0;
+}
+
+// Checks the flags of this run against those recorded by the run being
+// resumed: what would silently be ignored is an error, what makes the
+// continuation differ from an uninterrupted run a warning. Returns the
+// metadata this run's own checkpoints carry: the resumed run's, with this
+// run's thread count and data folder.
+absl::StatusOr<std::map<std::string, std::string>> CheckResumedRun(
+    const std::map<std::string, std::string>& saved, const std::string& resume,
+    const std::string& data_dir) {
+  auto recorded = [&](const char* key) -> const std::string* {
+    auto it = saved.find(key);
+    return it == saved.end() ? nullptr : &it->second;
+  };
+  if (saved.empty()) {
+    std::fprintf(stderr,
+                 "mnist: warning: the checkpoint in %s records no flags; "
+                 "cannot check this run against it\n",
+                 resume.c_str());
+  }
+  // The optimizer and its learning rate are part of the saved graph.
+  const std::string* optimizer = recorded("optimizer");
+  if (GivenOnCommandLine(FLAGS_optimizer) && optimizer != nullptr &&
+      *optimizer != absl::GetFlag(FLAGS_optimizer)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--optimizer=", absl::GetFlag(FLAGS_optimizer), " differs from the ",
+        *optimizer, " of the run saved in ", resume,
+        ", whose graph holds the optimizer; omit the flag to continue it"));
+  }
+  const std::string* rate = recorded("learning_rate");
+  double saved_rate = 0;
+  if (GivenOnCommandLine(FLAGS_learning_rate) && rate != nullptr &&
+      (!absl::SimpleAtod(*rate, &saved_rate) ||
+       saved_rate != absl::GetFlag(FLAGS_learning_rate))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--learning_rate=", absl::GetFlag(FLAGS_learning_rate),
+        " differs from the ", *rate, " of the run saved in ", resume,
+        ", whose graph holds the learning rate; omit the flag to continue "
+        "it"));
+  }
+  auto warn_if_differs = [&](const char* key, const std::string& now,
+                             const char* what) {
+    const std::string* then = recorded(key);
+    if (then != nullptr && *then != now) {
+      std::fprintf(stderr,
+                   "mnist: warning: %s is %s but was %s in the saved run; "
+                   "the result is not promised to be bit-exact with an "
+                   "uninterrupted run\n",
+                   what, now.c_str(), then->c_str());
+    }
+  };
+  warn_if_differs("threads", absl::StrCat(NumThreads()), "the thread count");
+  warn_if_differs("batch_size", absl::StrCat(absl::GetFlag(FLAGS_batch_size)),
+                  "--batch_size");
+  warn_if_differs("data_dir", data_dir, "the data folder");
+  warn_if_differs("train_limit",
+                  absl::StrCat(absl::GetFlag(FLAGS_train_limit)),
+                  "--train_limit");
+  if (GivenOnCommandLine(FLAGS_seed)) {
+    warn_if_differs("seed", absl::StrCat(absl::GetFlag(FLAGS_seed)),
+                    "--seed (ignored: shuffling continues from the saved "
+                    "generator)");
+  }
+  std::map<std::string, std::string> metadata = saved;
+  metadata["threads"] = absl::StrCat(NumThreads());
+  metadata["data_dir"] = data_dir;
+  metadata["batch_size"] = absl::StrCat(absl::GetFlag(FLAGS_batch_size));
+  metadata["train_limit"] = absl::StrCat(absl::GetFlag(FLAGS_train_limit));
+  metadata["resumed_from"] = resume;
+  return metadata;
+}
+
 ModelSpec SpecFrom(const LectureModel& m, std::vector<NodeOutput> targets) {
   ModelSpec spec;
   spec.inputs = m.images;
@@ -167,7 +286,8 @@ absl::StatusOr<ModelSpec> SpecFromGraph(const Graph& graph,
 }
 
 absl::Status Run() {
-  SetNumThreads(absl::GetFlag(FLAGS_threads));
+  NABLA_RETURN_IF_ERROR(
+      Annotate(SetNumThreads(absl::GetFlag(FLAGS_threads)), "--threads"));
   const std::string data_dir = DataDir();
   NABLA_ASSIGN_OR_RETURN(MnistData train, LoadMnist(data_dir, "train", kPixels));
   NABLA_ASSIGN_OR_RETURN(MnistData test, LoadMnist(data_dir, "t10k", kPixels));
@@ -203,6 +323,12 @@ absl::Status Run() {
       }
     }
     NABLA_ASSIGN_OR_RETURN(spec, SpecFromGraph(session->graph(), scope));
+    // A continuation saved elsewhere must be resumable from there too.
+    if (!save_dir.empty() && save_dir != resume) {
+      NABLA_RETURN_IF_ERROR(MakeDirectories(save_dir));
+      NABLA_RETURN_IF_ERROR(
+          SaveGraph(session->graph(), absl::StrCat(save_dir, "/", kGraphFile)));
+    }
   } else {
     GraphBuilder b;
     LectureModel model = BuildLectureModel(b, absl::GetFlag(FLAGS_seed));
@@ -213,6 +339,7 @@ absl::Status Run() {
     scope = step.scope;
     NABLA_ASSIGN_OR_RETURN(Graph graph, b.Build());
     if (!save_dir.empty()) {
+      NABLA_RETURN_IF_ERROR(MakeDirectories(save_dir));
       NABLA_RETURN_IF_ERROR(SaveGraph(graph, absl::StrCat(save_dir, "/", kGraphFile)));
     }
     NABLA_ASSIGN_OR_RETURN(session, Session::Create(std::move(graph)));
@@ -222,12 +349,17 @@ absl::Status Run() {
   NABLA_ASSIGN_OR_RETURN(
       auto trainer,
       Trainer::Create(session.get(), spec, static_cast<uint64_t>(absl::GetFlag(FLAGS_seed))));
+  std::map<std::string, std::string> metadata = RunMetadata(data_dir);
   if (!resume.empty()) {
     NABLA_RETURN_IF_ERROR(
         trainer->RestoreCheckpoint(absl::StrCat(resume, "/", kCheckpointFile)));
     std::printf("resumed %s after epoch %lld (step %lld)\n", resume.c_str(),
                 static_cast<long long>(trainer->epoch()),
                 static_cast<long long>(trainer->step()));
+    if (!absl::GetFlag(FLAGS_evaluate_only)) {
+      NABLA_ASSIGN_OR_RETURN(
+          metadata, CheckResumedRun(trainer->metadata(), resume, data_dir));
+    }
   }
 
   absl::Time start = absl::Now();
@@ -241,8 +373,9 @@ absl::Status Run() {
     // the evaluation plan then needs no more memory than the training one.
     options.validation_batch_size = options.batch_size;
     if (!save_dir.empty()) {
-      options.callbacks.push_back(
-          SaveCheckpointEachEpoch(absl::StrCat(save_dir, "/", kCheckpointFile)));
+      NABLA_RETURN_IF_ERROR(MakeDirectories(save_dir));
+      options.callbacks.push_back(SaveCheckpointEachEpoch(
+          absl::StrCat(save_dir, "/", kCheckpointFile), 1, metadata));
     }
     options.callbacks.push_back(TerminateOnNaN());
     NABLA_ASSIGN_OR_RETURN(history, trainer->Fit(train_set, options));
@@ -276,6 +409,7 @@ absl::Status Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Trains the lecture's CNN on MNIST. See examples/mnist.cc for examples.");
+  nabla::RecordFlagsGiven(argc, argv);
   absl::ParseCommandLine(argc, argv);
   absl::Status status = nabla::Run();
   if (!status.ok()) {

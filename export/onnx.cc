@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "graph/graph_def.h"
 
@@ -338,11 +339,11 @@ absl::Status ConvertReshape(const NodeConversion& c) {
     return c.Unsupported("a reshape to a zero-sized dimension needs opset 14 or later");
   }
   std::vector<int64_t> dims(shape.dims().begin(), shape.dims().end());
+  NABLA_ASSIGN_OR_RETURN(Tensor shape_tensor,
+                         Tensor::FromVector<int64_t>(Shape({shape.rank()}), dims));
   NABLA_ASSIGN_OR_RETURN(
       std::string shape_name,
-      c.writer().AddConstant(
-          absl::StrCat(c.name(), "/shape"),
-          Tensor::FromVector<int64_t>(Shape({shape.rank()}), dims)));
+      c.writer().AddConstant(absl::StrCat(c.name(), "/shape"), shape_tensor));
   onnx::NodeProto* node = c.Emit("Reshape", {c.input(0), shape_name});
   if (has_zero) SetAttr(node, "allowzero", int64_t{1});
   return absl::OkStatus();
@@ -388,11 +389,11 @@ absl::Status ConvertReduction(const NodeConversion& c) {
   std::vector<std::string> inputs = c.inputs();
   if (!axes.empty()) {
     NABLA_ASSIGN_OR_RETURN(
+        Tensor axes_tensor,
+        Tensor::FromVector<int64_t>(Shape({static_cast<int64_t>(axes.size())}), axes));
+    NABLA_ASSIGN_OR_RETURN(
         std::string axes_name,
-        c.writer().AddConstant(
-            absl::StrCat(c.name(), "/axes"),
-            Tensor::FromVector<int64_t>(Shape({static_cast<int64_t>(axes.size())}),
-                                        axes)));
+        c.writer().AddConstant(absl::StrCat(c.name(), "/axes"), axes_tensor));
     inputs.push_back(axes_name);
   }
   SetAttr(c.Emit("ReduceSum", std::move(inputs)), "keepdims", keep_dims);

@@ -30,10 +30,22 @@ struct Node {
   const std::string& op() const { return schema->name(); }
 };
 
+// kDefaultMaxVariableBytes (4 GiB) and kDefaultMaxConstantBytes (1 GiB) are
+// GraphOptions' default caps on a graph's variables and constants.
+inline constexpr int64_t kDefaultMaxVariableBytes = int64_t{4} << 30;
+inline constexpr int64_t kDefaultMaxConstantBytes = int64_t{1} << 30;
+
 struct GraphOptions {
   // The most elements any one tensor of the graph may have; larger shapes
   // are refused when the node is added or loaded.
   int64_t max_elements = kDefaultMaxElements;
+  // The most bytes all Variable nodes together may hold. Checked when a
+  // GraphDef is loaded and when a Session is created, before any variable
+  // is allocated (see CheckVariableBytes in graph/variables.h).
+  int64_t max_variable_bytes = kDefaultMaxVariableBytes;
+  // The most bytes of tensor attributes (Const values, Variable initial
+  // values) a loaded GraphDef may hold.
+  int64_t max_constant_bytes = kDefaultMaxConstantBytes;
 };
 
 class Graph {

@@ -1,22 +1,16 @@
 #include "graph/graph_def.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "graph/topo_order.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 
 namespace nabla {
@@ -31,6 +25,87 @@ bool ParseInputRef(absl::string_view ref, absl::string_view* name, int* index) {
   *name = ref.substr(0, colon);
   return !name->empty() && absl::SimpleAtoi(ref.substr(colon + 1), index) &&
          *index >= 0;
+}
+
+constexpr int64_t kMaxTextGraphBytes = int64_t{1} << 30;
+constexpr int64_t kMaxBinaryGraphBytes = std::numeric_limits<int32_t>::max();
+
+// Bytes of `value` if it is a tensor attribute, else 0.
+int64_t TensorAttrBytes(const proto::AttrValue& value) {
+  return value.value_case() == proto::AttrValue::kTensor
+             ? static_cast<int64_t>(value.tensor().content().size())
+             : 0;
+}
+
+// Bytes a Variable NodeDef declares (shape times dtype size, f32 when no
+// dtype is given), or -1 when its attributes are not a valid, fully defined
+// shape: AddNode then reports what is wrong.
+int64_t DeclaredVariableBytes(const proto::NodeDef& node) {
+  auto shape = node.attr().find("shape");
+  if (shape == node.attr().end() ||
+      shape->second.value_case() != proto::AttrValue::kShape) {
+    return -1;
+  }
+  DType dtype = DType::kF32;
+  auto type = node.attr().find("dtype");
+  if (type != node.attr().end()) {
+    if (type->second.value_case() != proto::AttrValue::kType) return -1;
+    dtype = static_cast<DType>(type->second.type());
+  }
+  if (type != node.attr().end() &&
+      (type->second.type() <= proto::DT_INVALID ||
+       type->second.type() > proto::DT_UINT8)) {
+    return -1;
+  }
+  int64_t bytes = static_cast<int64_t>(DTypeSize(dtype));
+  for (int64_t dim : shape->second.shape().dim()) {
+    if (dim < 0) return -1;
+    if (dim != 0 && bytes > std::numeric_limits<int64_t>::max() / dim) {
+      return std::numeric_limits<int64_t>::max();
+    }
+    bytes *= dim;
+  }
+  return bytes;
+}
+
+// Refuses a GraphDef whose variables or tensor attributes exceed the
+// options' byte caps, before any node is built (and so before anything the
+// file declares is allocated).
+absl::Status CheckDeclaredBytes(const proto::GraphDef& def,
+                                const GraphOptions& options) {
+  int64_t variable_bytes = 0, constant_bytes = 0;
+  for (const proto::NodeDef& node : def.node()) {
+    for (const auto& [name, value] : node.attr()) {
+      const int64_t bytes = TensorAttrBytes(value);
+      if (bytes > options.max_constant_bytes - constant_bytes) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            node.op(), " node '", node.name(), "': tensor attribute '", name,
+            "' of ", bytes, " bytes brings the graph's tensor attributes to ",
+            constant_bytes + bytes, " bytes, more than the limit of ",
+            options.max_constant_bytes,
+            " bytes (GraphOptions::max_constant_bytes)"));
+      }
+      constant_bytes += bytes;
+    }
+    if (node.op() != "Variable") continue;
+    const int64_t bytes = DeclaredVariableBytes(node);
+    if (bytes > options.max_variable_bytes - variable_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "Variable node '", node.name(), "' needs ", bytes,
+          " bytes, which brings the graph's variables to more than the "
+          "limit of ", options.max_variable_bytes,
+          " bytes (GraphOptions::max_variable_bytes); ", variable_bytes,
+          " bytes are taken by the variables before it"));
+    }
+    if (bytes > 0) variable_bytes += bytes;
+  }
+  return absl::OkStatus();
+}
+
+// True when `text` holds nothing but whitespace.
+bool IsBlank(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return absl::ascii_isspace(c); });
 }
 
 }  // namespace
@@ -50,12 +125,17 @@ proto::GraphDef ToGraphDef(const Graph& graph) {
 
 absl::StatusOr<Graph> FromGraphDef(const proto::GraphDef& def,
                                    GraphOptions options) {
+  if (def.version() == 0 && def.node_size() == 0) {
+    return absl::InvalidArgumentError(
+        "empty GraphDef: it has no version and no nodes");
+  }
   if (def.version() < 1 || def.version() > kGraphDefVersion) {
     return absl::InvalidArgumentError(
         absl::StrCat("GraphDef version ", def.version(),
                      " is not supported (this build reads 1 to ",
                      kGraphDefVersion, ")"));
   }
+  NABLA_RETURN_IF_ERROR(CheckDeclaredBytes(def, options));
   const int n = def.node_size();
   absl::flat_hash_map<absl::string_view, int> index_of;
   for (int i = 0; i < n; ++i) {
@@ -121,72 +201,10 @@ absl::StatusOr<Graph> FromGraphDef(const proto::GraphDef& def,
   return graph;
 }
 
-std::string SerializeDeterministically(
-    const google::protobuf::MessageLite& message) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return bytes;
-}
-
 GraphFormat FormatForPath(absl::string_view path) {
   return absl::EndsWith(path, ".pbtxt") || absl::EndsWith(path, ".txt")
              ? GraphFormat::kText
              : GraphFormat::kBinary;
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    return absl::DataLossError(absl::StrCat("cannot read '", path, "'"));
-  }
-  return contents.str();
-}
-
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view contents) {
-  std::string temp = absl::StrCat(path, ".tmp.", getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create '", temp, "': ", std::strerror(errno)));
-  }
-  const char* p = contents.data();
-  size_t left = contents.size();
-  while (left > 0) {
-    ssize_t written = ::write(fd, p, left);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      std::string error = std::strerror(errno);
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return absl::DataLossError(
-          absl::StrCat("cannot write '", temp, "': ", error));
-    }
-    p += written;
-    left -= written;
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(temp.c_str());
-    return absl::DataLossError(absl::StrCat("cannot flush '", temp, "'"));
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string error = std::strerror(errno);
-    ::unlink(temp.c_str());
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot rename '", temp, "' to '", path, "': ", error));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status SaveGraph(const Graph& graph, const std::string& path) {
@@ -210,13 +228,25 @@ absl::Status SaveGraph(const Graph& graph, const std::string& path,
   return WriteFileAtomically(path, contents);
 }
 
-absl::StatusOr<Graph> LoadGraph(const std::string& path, GraphOptions options) {
+absl::StatusOr<Graph> LoadGraph(const std::string& path,
+                                const GraphLoadOptions& options) {
   return LoadGraph(path, FormatForPath(path), options);
 }
 
 absl::StatusOr<Graph> LoadGraph(const std::string& path, GraphFormat format,
-                                GraphOptions options) {
-  NABLA_ASSIGN_OR_RETURN(std::string contents, ReadFile(path));
+                                const GraphLoadOptions& options) {
+  // libprotobuf's parsers take at most 2 GiB and its text parser crashes
+  // before that: a raised cap is held to these ceilings.
+  const int64_t ceiling = format == GraphFormat::kText ? kMaxTextGraphBytes
+                                                       : kMaxBinaryGraphBytes;
+  NABLA_ASSIGN_OR_RETURN(
+      std::string contents,
+      ReadFile(path, std::min(options.max_file_bytes, ceiling)));
+  if (IsBlank(contents)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", path, "' is an empty graph file (",
+        contents.empty() ? "no bytes" : "only whitespace", ")"));
+  }
   proto::GraphDef def;
   bool ok = format == GraphFormat::kText
                 ? google::protobuf::TextFormat::ParseFromString(contents, &def)
@@ -227,7 +257,8 @@ absl::StatusOr<Graph> LoadGraph(const std::string& path, GraphFormat format,
                      format == GraphFormat::kText ? "text" : "binary",
                      " GraphDef"));
   }
-  absl::StatusOr<Graph> graph = FromGraphDef(def, options);
+  contents = std::string();  // the parsed GraphDef holds what is needed
+  absl::StatusOr<Graph> graph = FromGraphDef(def, options.graph);
   if (!graph.ok()) return Annotate(graph.status(), path);
   return graph;
 }

@@ -4,7 +4,11 @@
 // Loading validates everything a file could get wrong (unknown op, missing
 // or ill-typed attribute, dangling input, cycle, duplicate name, shapes that
 // do not infer, sizes over GraphOptions::max_elements) and reports it as a
-// Status naming the node.
+// Status naming the node. A file is read only if it is a regular file of at
+// most GraphLoadOptions::max_file_bytes, and a graph is built only if its
+// variables and tensor attributes fit GraphOptions::max_variable_bytes and
+// max_constant_bytes, so no claim in a file is allocated before it is
+// checked.
 //
 //   NABLA_RETURN_IF_ERROR(SaveGraph(graph, "model.pbtxt"));  // text format
 //   NABLA_ASSIGN_OR_RETURN(Graph loaded, LoadGraph("model.pbtxt"));
@@ -12,12 +16,12 @@
 #ifndef NABLA_GRAPH_GRAPH_DEF_H_
 #define NABLA_GRAPH_GRAPH_DEF_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "graph/graph.h"
-#include "google/protobuf/message_lite.h"
 #include "proto/graph.pb.h"
 
 namespace nabla {
@@ -26,7 +30,28 @@ namespace nabla {
 // through this.
 inline constexpr int kGraphDefVersion = 1;
 
+// kDefaultMaxGraphFileBytes (256 MiB) is the default cap on a graph file.
+// libprotobuf's text parser crashes on inputs near 2 GiB, so a raised cap
+// must stay well below that.
+inline constexpr int64_t kDefaultMaxGraphFileBytes = int64_t{256} << 20;
+
+// GraphLoadOptions bound what LoadGraph accepts.
+struct GraphLoadOptions {
+  // The loaded graph's options, caps on tensor sizes, variable and constant
+  // bytes included.
+  GraphOptions graph;
+  // The largest file LoadGraph reads (ResourceExhausted beyond it). Held
+  // to at most 1 GiB for text and 2 GiB - 1 for binary files, what
+  // libprotobuf parses safely.
+  int64_t max_file_bytes = kDefaultMaxGraphFileBytes;
+};
+
 proto::GraphDef ToGraphDef(const Graph& graph);
+
+// FromGraphDef builds a graph from `def`: InvalidArgument for anything
+// malformed, ResourceExhausted when its Variable nodes would take more than
+// options.max_variable_bytes or its tensor attributes more than
+// options.max_constant_bytes (the error names the node and the limit).
 absl::StatusOr<Graph> FromGraphDef(const proto::GraphDef& def,
                                    GraphOptions options = {});
 
@@ -38,21 +63,17 @@ GraphFormat FormatForPath(absl::string_view path);
 absl::Status SaveGraph(const Graph& graph, const std::string& path);
 absl::Status SaveGraph(const Graph& graph, const std::string& path,
                        GraphFormat format);
+
+// LoadGraph reads a graph from `path` in the format its name implies (or
+// `format`). Errors: ReadFile's (InvalidArgument for a FIFO, directory or
+// device, ResourceExhausted over options.max_file_bytes, NotFound, ...);
+// InvalidArgument "empty graph file" for a file of nothing or only
+// whitespace, and for a file that does not parse; then FromGraphDef's,
+// prefixed with the path.
 absl::StatusOr<Graph> LoadGraph(const std::string& path,
-                                GraphOptions options = {});
+                                const GraphLoadOptions& options = {});
 absl::StatusOr<Graph> LoadGraph(const std::string& path, GraphFormat format,
-                                GraphOptions options = {});
-
-// Binary serialization with map entries in key order, so that the same
-// graph or checkpoint always gives the same bytes.
-std::string SerializeDeterministically(const google::protobuf::MessageLite& message);
-
-// Whole-file helpers shared with checkpoints. WriteFileAtomically writes a
-// temporary file beside `path`, fsyncs it and renames it over `path`, so a
-// crash leaves either the old file or the new one.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view contents);
+                                const GraphLoadOptions& options = {});
 
 }  // namespace nabla
 

@@ -56,6 +56,8 @@ absl::Status Plan::Run(absl::Span<const Tensor> feeds,
 }
 
 absl::StatusOr<std::unique_ptr<Session>> Session::CreateUnguarded(Graph graph) {
+  // Before anything is allocated: a graph's variables must fit its budget.
+  NABLA_RETURN_IF_ERROR(CheckVariableBytes(graph));
   auto session = absl::WrapUnique(new Session(std::move(graph)));
   for (const Node& node : session->graph_.nodes()) {
     if (node.op() != "Variable") continue;

@@ -1,6 +1,7 @@
 #include "graph/variables.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -39,6 +40,44 @@ std::vector<std::string> VariableStore::Names() const {
   for (const auto& [name, value] : values_) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+int64_t VariableBytes(const Node& node) {
+  if (node.outputs.empty()) return -1;
+  const TensorSpec& spec = node.outputs[0];
+  if (!spec.shape.IsFullyDefined()) return -1;
+  int64_t bytes = static_cast<int64_t>(DTypeSize(spec.dtype));
+  for (int64_t dim : spec.shape.dims()) {
+    if (dim < 0) return -1;
+    if (dim != 0 && bytes > std::numeric_limits<int64_t>::max() / dim) {
+      return -1;
+    }
+    bytes *= dim;
+  }
+  return bytes;
+}
+
+absl::Status CheckVariableBytes(const Graph& graph) {
+  const int64_t limit = graph.options().max_variable_bytes;
+  int64_t total = 0;
+  for (const Node& node : graph.nodes()) {
+    if (node.op() != "Variable") continue;
+    const int64_t bytes = VariableBytes(node);
+    if (bytes < 0 || bytes > limit - total) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "Variable node '", node.name, "' (",
+          node.outputs.empty() ? std::string("?")
+                               : node.outputs[0].ToString(),
+          ") needs ", bytes < 0 ? std::string("too many")
+                                : absl::StrCat(bytes),
+          " bytes, which would bring the graph's variables to more than "
+          "the limit of ", limit,
+          " bytes (GraphOptions::max_variable_bytes); ", total,
+          " bytes are taken by the variables before it"));
+    }
+    total += bytes;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace nabla

@@ -2,6 +2,12 @@
 //
 // A compiled plan reads and updates these tensors in place, so Assign copies
 // into the existing buffer rather than replacing it.
+//
+// CheckVariableBytes is the budget a session checks before it allocates any
+// variable:
+//
+//   NABLA_RETURN_IF_ERROR(CheckVariableBytes(graph));  // ResourceExhausted
+//                                                      // when over the cap
 
 #ifndef NABLA_GRAPH_VARIABLES_H_
 #define NABLA_GRAPH_VARIABLES_H_
@@ -13,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "core/tensor.h"
+#include "graph/graph.h"
 
 namespace nabla {
 
@@ -35,6 +42,17 @@ class VariableStore {
  private:
   absl::flat_hash_map<std::string, Tensor> values_;
 };
+
+// VariableBytes is the bytes a Variable node's value takes (elements times
+// dtype size), or -1 when its shape is not fully defined or the product
+// overflows.
+int64_t VariableBytes(const Node& node);
+
+// CheckVariableBytes sums the bytes of every Variable node of `graph` and
+// returns ResourceExhausted, naming the variable that crosses the limit,
+// its bytes, the total and GraphOptions::max_variable_bytes, when they add
+// up to more than graph.options().max_variable_bytes. Allocates nothing.
+absl::Status CheckVariableBytes(const Graph& graph);
 
 }  // namespace nabla
 

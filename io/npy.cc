@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "graph/graph_def.h"
 #include "io/file_util.h"

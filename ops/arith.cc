@@ -155,7 +155,8 @@ SpecList BroadcastShapeFn(const ShapeContext& c) {
 Output ReduceToOperand(const GradContext& g, Output grad, int operand) {
   const Shape& shape = g.x_spec(operand).shape;
   if (shape == g.dy(0).shape() && shape.IsFullyDefined()) return grad;
-  return SumTo(grad, shape, g.GradName(absl::StrCat("sum_to_", operand)));
+  return SumTo(grad, shape, g.builder()->UniqueName(
+                                g.GradName(absl::StrCat("sum_to_", operand))));
 }
 
 // Resolves reduction axes (negative counts from the end; empty means all).
@@ -537,8 +538,9 @@ NABLA_REGISTER_OP(
         .SetGradient([](const GradContext& g) -> GradResult {
           // Only an f32 input has a gradient; integers are data.
           if (g.x_spec(0).dtype != DType::kF32) return std::vector<Output>{Output()};
-          return std::vector<Output>{Cast(g.dy(0), g.GetFloat("scale"),
-                                          g.GradName("cast"))};
+          return std::vector<Output>{
+              Cast(g.dy(0), g.GetFloat("scale"),
+                   g.builder()->UniqueName(g.GradName("cast")))};
         }));
 
 NABLA_REGISTER_OP(OpSchema("ZerosLike")

@@ -131,14 +131,16 @@ NABLA_REGISTER_OP(
                                       c.GetString("activation") == "relu");
         })
         .SetGradient([](const GradContext& g) -> GradResult {
+          // Unique names: a graph may be differentiated more than once.
+          GraphBuilder* b = g.builder();
           Output dz = g.dy(0);
           if (g.GetString("activation") == "relu") {
-            dz = ReluGrad(dz, g.y(0), g.GradName("relu"));
+            dz = ReluGrad(dz, g.y(0), b->UniqueName(g.GradName("relu")));
           }
           return std::vector<Output>{
-              MatMul(dz, g.x(1), false, true, g.GradName("dx")),
-              MatMul(g.x(0), dz, true, false, g.GradName("dw")),
-              Sum(dz, {0}, false, g.GradName("dbias"))};
+              MatMul(dz, g.x(1), false, true, b->UniqueName(g.GradName("dx"))),
+              MatMul(g.x(0), dz, true, false, b->UniqueName(g.GradName("dw"))),
+              Sum(dz, {0}, false, b->UniqueName(g.GradName("dbias")))};
         }));
 
 NABLA_REGISTER_OP(

@@ -69,7 +69,8 @@ KernelFactory ViewKernel() {
 GradResult ReshapeBack(const GradContext& g) {
   Shape shape = g.x_spec(0).shape;
   // At most one dimension of x can be unknown here, the batch.
-  return std::vector<Output>{Reshape(g.dy(0), shape, g.GradName("reshape"))};
+  return std::vector<Output>{Reshape(
+      g.dy(0), shape, g.builder()->UniqueName(g.GradName("reshape")))};
 }
 
 NABLA_REGISTER_OP(

@@ -171,8 +171,8 @@ TEST(CastTest, ScalesEveryDtypeToFloat) {
       auto out,
       RunOnce(b,
               {{bytes, pixels},
-               {ints, Tensor::FromVector<int64_t>({2}, {-3, 5})},
-               {floats, Tensor::FromVector<float>({2}, {1.5f, -2})}},
+               {ints, *Tensor::FromVector<int64_t>({2}, {-3, 5})},
+               {floats, *Tensor::FromVector<float>({2}, {1.5f, -2})}},
               {Cast(bytes, 1.0f / 255), Cast(ints), Cast(floats, 2.0f)}));
   EXPECT_EQ(out[0].dtype(), DType::kF32);
   ExpectTensorNear(out[0], {3}, {0, 0.2, 1}, 1e-7, 1e-6);

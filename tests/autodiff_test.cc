@@ -23,7 +23,7 @@ TEST(AutodiffTest, SumsGradientsOfFanOut) {
   Output loss = Sum(Add(Mul(x, x), x));
   NABLA_ASSERT_OK_AND_ASSIGN(auto grads, Gradients(loss, {x}));
   NABLA_ASSERT_OK_AND_ASSIGN(
-      auto out, testing::RunOnce(b, {{x, Tensor::FromVector<float>({3}, {1, -2, 0.5})}},
+      auto out, testing::RunOnce(b, {{x, *Tensor::FromVector<float>({3}, {1, -2, 0.5})}},
                                  {grads[0]}));
   ExpectTensorNear(out[0], {3}, {3, -3, 2});
 }
@@ -79,8 +79,8 @@ TEST(AutodiffTest, InitialGradientsGiveTheBackwardPassAlone) {
       Plan * plan, session->Compile({{y, Shape({3})}, {dy, Shape({3})}}, {grads[0]}));
   EXPECT_EQ(plan->stats().num_steps, 1);
   std::vector<Tensor> out;
-  NABLA_ASSERT_OK(plan->Run({Tensor::FromVector<float>({3}, {0, 0.5, -0.5}),
-                             Tensor::FromVector<float>({3}, {1, 2, 3})},
+  NABLA_ASSERT_OK(plan->Run({*Tensor::FromVector<float>({3}, {0, 0.5, -0.5}),
+                             *Tensor::FromVector<float>({3}, {1, 2, 3})},
                             &out));
   ExpectTensorNear(out[0], {3}, {1, 2 * 0.75, 3 * 0.75}, 1e-6, 1e-6);
   Output wrong = b.Placeholder("wrong", {4});
@@ -164,7 +164,7 @@ TEST(AutodiffTest, GradientsCanBeAddedToALoadedGraph) {
   NABLA_ASSERT_OK_AND_ASSIGN(Output input, b.Find("x"));
   NABLA_ASSERT_OK_AND_ASSIGN(auto grads, Gradients(loss, {input}));
   NABLA_ASSERT_OK_AND_ASSIGN(
-      auto out, testing::RunOnce(b, {{input, Tensor::FromVector<float>({3}, {0, 1, -1})}},
+      auto out, testing::RunOnce(b, {{input, *Tensor::FromVector<float>({3}, {0, 1, -1})}},
                                  {grads[0]}));
   double t = std::tanh(1.0);
   ExpectTensorNear(out[0], {3}, {1, 1 - t * t, 1 - t * t}, 1e-6, 1e-5);

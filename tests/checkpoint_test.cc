@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "core/file.h"
 #include "graph/builder.h"
 #include "graph/graph_def.h"
 #include "graph/session.h"

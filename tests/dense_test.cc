@@ -111,7 +111,7 @@ TEST(DenseGradientTest, AllInputsBothActivations) {
   // ReLU kink by more than the finite-difference step in most places; the
   // check weights ensure any miss shows up.
   Tensor x = RandomTensor({4, 6}, 6), w = RandomTensor({6, 5}, 7);
-  Tensor bias = Tensor::FromVector<float>({5}, {0.5f, -0.5f, 0.6f, -0.6f, 0.7f});
+  Tensor bias = *Tensor::FromVector<float>({5}, {0.5f, -0.5f, 0.6f, -0.6f, 0.7f});
   for (Activation activation : {Activation::kLinear, Activation::kRelu}) {
     CheckGradients(
         [activation](GraphBuilder&, const std::vector<Output>& in) {

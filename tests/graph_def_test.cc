@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "google/protobuf/text_format.h"
+#include "core/file.h"
 #include "graph/builder.h"
 #include "ops/ops.h"
 #include "tests/test_util.h"
@@ -23,7 +24,7 @@ Graph SmallModel() {
   Output w = b.Variable("w", {4, 3}, Initializer::GlorotUniform(11));
   Output bias = b.Variable("b", {3}, Initializer::Constant(0.5f));
   Output h = Dense(x, w, bias, Activation::kRelu, "dense");
-  Output scale = b.Constant(Tensor::FromVector<float>({3}, {1, -2, 3}), "scale");
+  Output scale = b.Constant(*Tensor::FromVector<float>({3}, {1, -2, 3}), "scale");
   Mean(Mul(h, scale), {1}, false, "out");
   return *b.Build();
 }

@@ -167,7 +167,7 @@ TEST(ShapeTest, ToStringAndCompatibility) {
 }
 
 TEST(TensorTest, SharesBufferAndClones) {
-  Tensor a = Tensor::FromVector<float>({2, 2}, {1, 2, 3, 4});
+  Tensor a = *Tensor::FromVector<float>({2, 2}, {1, 2, 3, 4});
   Tensor view = a.Reshaped(Shape({4}));
   view.data<float>()[0] = 10;
   EXPECT_EQ(a.data<float>()[0], 10);
@@ -211,7 +211,7 @@ TEST(InitializerTest, HeNormalHasRequestedDeviation) {
 
 TEST(InitializerTest, ValueMustMatchVariable) {
   GraphBuilder b;
-  b.Variable("v", {3}, Initializer::Value(Tensor::FromVector<float>({2}, {1, 2})));
+  b.Variable("v", {3}, Initializer::Value(*Tensor::FromVector<float>({2}, {1, 2})));
   EXPECT_THAT(b.status(), StatusIs(absl::StatusCode::kInvalidArgument,
                                    HasSubstr("does not match")));
 }

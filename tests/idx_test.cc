@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "graph/graph_def.h"
+#include "core/file.h"
 #include "tests/test_util.h"
 
 namespace nabla {

@@ -139,13 +139,13 @@ Tensor ProbabilityRows(int64_t rows, int64_t classes, uint64_t seed) {
 }
 
 Tensor I32(const Shape& shape, std::initializer_list<int32_t> values) {
-  return Tensor::FromVector<int32_t>(shape, values);
+  return *Tensor::FromVector<int32_t>(shape, values);
 }
 Tensor I64(const Shape& shape, std::initializer_list<int64_t> values) {
-  return Tensor::FromVector<int64_t>(shape, values);
+  return *Tensor::FromVector<int64_t>(shape, values);
 }
 Tensor F32(const Shape& shape, std::initializer_list<float> values) {
-  return Tensor::FromVector<float>(shape, values);
+  return *Tensor::FromVector<float>(shape, values);
 }
 
 const Reduction kReductions[] = {Reduction::kMean, Reduction::kSum};

@@ -23,7 +23,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 Tensor F32(const Shape& shape, std::initializer_list<float> values) {
-  return Tensor::FromVector<float>(shape, values);
+  return *Tensor::FromVector<float>(shape, values);
 }
 
 // ---------------------------------------------------------------------------
@@ -112,8 +112,8 @@ TEST(ArgMaxTest, IntegerInputs) {
   NABLA_ASSERT_OK_AND_ASSIGN(
       auto out,
       RunOnce(b,
-              {{a, Tensor::FromVector<int32_t>({2, 3}, {2, 7, 7, -9, -8, -8})},
-               {c, Tensor::FromVector<int64_t>(
+              {{a, *Tensor::FromVector<int32_t>({2, 3}, {2, 7, 7, -9, -8, -8})},
+               {c, *Tensor::FromVector<int64_t>(
                        {2, 3}, {int64_t{1} << 40, 0, int64_t{1} << 41, 3, 3, 3})}},
               {ya, yc}));
   EXPECT_THAT(out[0].flat<int64_t>(), ElementsAre(1, 1));
@@ -193,8 +193,8 @@ const float kScores[] = {0.1f, 0.9f,  //
 
 TEST(AccuracyTest, CountsRowsWhoseArgMaxIsTheLabel) {
   const Tensor label_forms[] = {
-      Tensor::FromVector<int64_t>({4}, {1, 0, 0, 0}),
-      Tensor::FromVector<int32_t>({4}, {1, 0, 0, 0}),
+      *Tensor::FromVector<int64_t>({4}, {1, 0, 0, 0}),
+      *Tensor::FromVector<int32_t>({4}, {1, 0, 0, 0}),
       F32({4, 2}, {0, 1, 1, 0, 1, 0, 1, 0}),
   };
   for (const Tensor& labels : label_forms) {
@@ -205,7 +205,7 @@ TEST(AccuracyTest, CountsRowsWhoseArgMaxIsTheLabel) {
     Output acc = Accuracy(s, z);
     NABLA_ASSERT_OK_AND_ASSIGN(
         auto out,
-        RunOnce(b, {{s, Tensor::FromVector<float>({4, 2}, kScores)}, {z, labels}},
+        RunOnce(b, {{s, *Tensor::FromVector<float>({4, 2}, kScores)}, {z, labels}},
                 {acc}));
     ExpectTensorNear(out[0], {}, {0.75}, 0, 0);
   }
@@ -219,11 +219,11 @@ TEST(AccuracyTest, TieGoesToFirstClass) {
   Output acc = Accuracy(s, z);
   NABLA_ASSERT_OK_AND_ASSIGN(
       auto first, RunOnce(b, {{s, F32({1, 3}, {2, 2, 1})},
-                              {z, Tensor::FromVector<int64_t>({1}, {0})}},
+                              {z, *Tensor::FromVector<int64_t>({1}, {0})}},
                           {acc}));
   NABLA_ASSERT_OK_AND_ASSIGN(
       auto second, RunOnce(b, {{s, F32({1, 3}, {2, 2, 1})},
-                               {z, Tensor::FromVector<int64_t>({1}, {1})}},
+                               {z, *Tensor::FromVector<int64_t>({1}, {1})}},
                            {acc}));
   EXPECT_THAT(ToDoubles(first[0]), ElementsAre(1.0));
   EXPECT_THAT(ToDoubles(second[0]), ElementsAre(0.0));
@@ -264,7 +264,7 @@ TEST(AccuracyTest, OutOfRangeLabelFailsNamingIt) {
   Output z = b.Placeholder("labels", {3}, DType::kI64);
   Output acc = Accuracy(s, z, "acc");
   EXPECT_THAT(RunOnce(b, {{s, RandomTensor({3, 4}, 1)},
-                          {z, Tensor::FromVector<int64_t>({3}, {0, 3, 7})}},
+                          {z, *Tensor::FromVector<int64_t>({3}, {0, 3, 7})}},
                       {acc}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("Accuracy node 'acc': labels[2] = 7 is not a "
@@ -280,7 +280,7 @@ TEST(AccuracyTest, GradientsStopHere) {
   NABLA_ASSERT_OK_AND_ASSIGN(std::vector<Output> grads, Gradients(acc, {s}));
   NABLA_ASSERT_OK_AND_ASSIGN(
       auto out, RunOnce(b, {{s, RandomTensor({2, 3}, 1)},
-                            {z, Tensor::FromVector<int32_t>({2}, {0, 1})}},
+                            {z, *Tensor::FromVector<int32_t>({2}, {0, 1})}},
                         {grads[0]}));
   ExpectTensorNear(out[0], {2, 3}, std::vector<double>(6, 0.0), 0, 0);
 }

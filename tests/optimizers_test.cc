@@ -207,7 +207,7 @@ TEST(AssignAddTest, IncrementsAndOutputsTheNewValue) {
   Output next = AssignAdd(counter, b.Constant(I64Scalar(3)));
   Output acc = b.Variable("acc", {2}, Initializer::Constant(1));
   Output acc_next =
-      AssignAdd(acc, b.Constant(Tensor::FromVector<float>({2}, {0.5f, -2})));
+      AssignAdd(acc, b.Constant(*Tensor::FromVector<float>({2}, {0.5f, -2})));
   NABLA_ASSERT_OK_AND_ASSIGN(Graph graph, b.Build());
   NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(std::move(graph)));
   for (int i = 1; i <= 3; ++i) {
@@ -322,7 +322,7 @@ TEST(OptimizerShapeTest, ResolvedShapesMustMatch) {
 
 TEST(OptimizerOrderTest, ReadersOfTheVariableSeeTheOldValue) {
   GraphBuilder b;
-  Tensor w0 = Tensor::FromVector<float>({3}, {1, 2, 3});
+  Tensor w0 = *Tensor::FromVector<float>({3}, {1, 2, 3});
   Output w = b.Variable("w", {3}, Initializer::Value(w0));
   Output x = b.Placeholder("x", {3});
   // One reader built before the update and one after it: the executor must
@@ -333,7 +333,7 @@ TEST(OptimizerOrderTest, ReadersOfTheVariableSeeTheOldValue) {
   Output after = Add(w, b.Scalar(0), "after");
   NABLA_ASSERT_OK_AND_ASSIGN(Graph graph, b.Build());
   NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(std::move(graph)));
-  Tensor xs = Tensor::FromVector<float>({3}, {1, 1, 2});
+  Tensor xs = *Tensor::FromVector<float>({3}, {1, 1, 2});
   NABLA_ASSERT_OK_AND_ASSIGN(
       auto out, session->Run({{x, xs}}, {before, after, update}));
   ExpectTensorNear(out[0], {3}, {1, 2, 6});

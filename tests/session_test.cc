@@ -63,9 +63,9 @@ TEST(SessionTest, RunReusesFetchBuffers) {
   NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(*b.Build()));
   NABLA_ASSERT_OK_AND_ASSIGN(Plan * plan, session->Compile({{x, Shape({4})}}, {y}));
   std::vector<Tensor> out;
-  NABLA_ASSERT_OK(plan->Run({Tensor::FromVector<float>({4}, {1, -1, 2, -2})}, &out));
+  NABLA_ASSERT_OK(plan->Run({*Tensor::FromVector<float>({4}, {1, -1, 2, -2})}, &out));
   void* buffer = out[0].raw_data();
-  NABLA_ASSERT_OK(plan->Run({Tensor::FromVector<float>({4}, {-1, 3, 2, -2})}, &out));
+  NABLA_ASSERT_OK(plan->Run({*Tensor::FromVector<float>({4}, {-1, 3, 2, -2})}, &out));
   EXPECT_EQ(out[0].raw_data(), buffer);
   ExpectTensorNear(out[0], {4}, {0, 3, 2, 0});
 }
@@ -78,7 +78,7 @@ TEST(SessionTest, VariablesPersistAcrossRuns) {
   NABLA_ASSERT_OK_AND_ASSIGN(auto out, session->Run({}, {doubled}));
   ExpectTensorNear(out[0], {3}, {4, 4, 4});
   NABLA_ASSERT_OK(session->variables().Assign(
-      "v", Tensor::FromVector<float>({3}, {1, 2, 3})));
+      "v", *Tensor::FromVector<float>({3}, {1, 2, 3})));
   NABLA_ASSERT_OK_AND_ASSIGN(out, session->Run({}, {doubled}));
   ExpectTensorNear(out[0], {3}, {2, 4, 6});
   EXPECT_THAT(session->variables().Assign("v", Tensor::Scalar(1)),
@@ -155,11 +155,11 @@ TEST(SessionTest, FeedingAnIntermediateValuePrunesWhatComputesIt) {
   NABLA_ASSERT_OK_AND_ASSIGN(Plan * plan, session->Compile({{h, Shape({1, 2})}}, {y}));
   EXPECT_EQ(plan->stats().num_steps, 1);
   std::vector<Tensor> out;
-  NABLA_ASSERT_OK(plan->Run({Tensor::FromVector<float>({1, 2}, {-3, 4})}, &out));
+  NABLA_ASSERT_OK(plan->Run({*Tensor::FromVector<float>({1, 2}, {-3, 4})}, &out));
   ExpectTensorNear(out[0], {1, 2}, {0, 4});
   // A fetched value that is fed comes back as fed.
   NABLA_ASSERT_OK_AND_ASSIGN(
-      auto same, session->Run({{h, Tensor::FromVector<float>({1, 2}, {5, 6})}}, {h}));
+      auto same, session->Run({{h, *Tensor::FromVector<float>({1, 2}, {5, 6})}}, {h}));
   ExpectTensorNear(same[0], {1, 2}, {5, 6});
   EXPECT_THAT(session->Run({{h, Tensor(DType::kF32, {1, 3})}}, {y}),
               StatusIs(absl::StatusCode::kInvalidArgument,

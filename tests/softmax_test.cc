@@ -134,7 +134,7 @@ TEST_P(SoftmaxOpTest, LargeLogitsStayFinite) {
   GraphBuilder b;
   Output x = b.Placeholder("x", {4, 4});
   Output y = GetParam().apply(x, -1);
-  Tensor input = Tensor::FromVector<float>(
+  Tensor input = *Tensor::FromVector<float>(
       {4, 4}, {100, -100, 0, 99,             //
                -100, -100, -100, -100,       //
                1000, 1000, -1000, 999,       //

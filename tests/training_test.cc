@@ -32,8 +32,8 @@ TEST(TrainingTest, MlpLearnsXorWithBinaryCrossEntropy) {
                              Adam(options).Minimize(loss, {w1, b1, w2, b2}));
   NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(*b.Build()));
 
-  Tensor inputs = Tensor::FromVector<float>({4, 2}, {0, 0, 0, 1, 1, 0, 1, 1});
-  Tensor targets = Tensor::FromVector<float>({4, 1}, {0, 1, 1, 0});
+  Tensor inputs = *Tensor::FromVector<float>({4, 2}, {0, 0, 0, 1, 1, 0, 1, 1});
+  Tensor targets = *Tensor::FromVector<float>({4, 1}, {0, 1, 1, 0});
   NABLA_ASSERT_OK_AND_ASSIGN(
       Plan * step, session->Compile({{x, Shape({4, 2})}, {y, Shape({4, 1})}},
                                     {loss}, train.targets()));
@@ -60,10 +60,10 @@ TEST(TrainingTest, SmallCnnGradientsMatchFiniteDifferencesThroughTheChain) {
   // weights and the image checked at once.
   Tensor image = RandomTensor({2, 1, 6, 6}, 1, 0.0f, 1.0f);
   Tensor filters = RandomTensor({3, 1, 3, 3}, 2, -0.5f, 0.5f);
-  Tensor bias = Tensor::FromVector<float>({3}, {0.3f, 0.35f, 0.4f});
+  Tensor bias = *Tensor::FromVector<float>({3}, {0.3f, 0.35f, 0.4f});
   Tensor dense_w = RandomTensor({12, 4}, 3, -0.5f, 0.5f);
   Tensor dense_b = RandomTensor({4}, 4, -0.1f, 0.1f);
-  Tensor labels = Tensor::FromVector<int32_t>({2}, {1, 3});
+  Tensor labels = *Tensor::FromVector<int32_t>({2}, {1, 3});
   Conv2DOptions relu;
   relu.activation = Activation::kRelu;
   GradCheckOptions options;

@@ -2,12 +2,13 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "graph/graph_def.h"
 #include "proto/checkpoint.pb.h"
 
 namespace nabla {
@@ -20,19 +21,6 @@ uint32_t Crc32(const std::string& bytes) {
   return static_cast<uint32_t>(crc);
 }
 
-// Map fields serialize in hash order unless asked otherwise; checkpoints of
-// the same state should be the same bytes.
-std::string SerializeDeterministically(const google::protobuf::Message& m) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
-
 // "f32[3,4]" for a serialized tensor whose dims are not trusted yet.
 std::string DescribeProto(const proto::TensorProto& t) {
   DType dtype = static_cast<DType>(t.dtype());
@@ -42,6 +30,58 @@ std::string DescribeProto(const proto::TensorProto& t) {
   return absl::StrCat(
       name, Shape(absl::MakeConstSpan(t.dims().data(), t.dims_size()))
                 .ToString());
+}
+
+// The envelope's two fields as protobuf writes them: payload (field 1,
+// length-delimited), then crc32 (field 2, fixed32).
+constexpr uint32_t kPayloadTag = (1 << 3) | 2;
+constexpr uint32_t kCrcTag = (2 << 3) | 5;
+
+// ParseEnvelope reads a CheckpointFile exactly: the payload, then the
+// checksum (absent only when it is 0, which proto3 does not write), then
+// the end of the file. Anything else, a field repeated by a second
+// checkpoint appended or bytes after the checksum, is DataLoss; the
+// lenient protobuf parser would take the last payload or skip the rest.
+absl::Status ParseEnvelope(const std::string& contents, const std::string& path,
+                           std::string* payload, uint32_t* crc) {
+  auto corrupt = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("checkpoint '", path, "' ", what));
+  };
+  if (contents.empty()) return corrupt("is empty");
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(contents.data()),
+      static_cast<int>(contents.size()));
+  uint32_t length = 0;
+  if (in.ReadTag() != kPayloadTag || !in.ReadVarint32(&length)) {
+    return corrupt("is not a checkpoint file, or it is corrupt");
+  }
+  if (length > static_cast<uint64_t>(in.BytesUntilTotalBytesLimit()) ||
+      !in.ReadString(payload, static_cast<int>(length))) {
+    return corrupt(absl::StrCat("is truncated: its payload of ", length,
+                                " bytes does not fit in the file's ",
+                                contents.size()));
+  }
+  *crc = 0;
+  if (in.CurrentPosition() < static_cast<int>(contents.size())) {
+    if (in.ReadTag() != kCrcTag || !in.ReadLittleEndian32(crc)) {
+      return corrupt("is corrupt or truncated after its payload");
+    }
+  }
+  if (in.CurrentPosition() != static_cast<int>(contents.size())) {
+    return corrupt(absl::StrCat(
+        "has ", contents.size() - in.CurrentPosition(),
+        " bytes after its checksum (another file appended?)"));
+  }
+  return absl::OkStatus();
+}
+
+// DataLoss unless `value` lies in [0, limit].
+absl::Status CheckCount(const std::string& path, absl::string_view what,
+                        int64_t value, int64_t limit) {
+  if (value >= 0 && value <= limit) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("checkpoint '", path, "' claims ",
+                                          what, " ", value, ", outside [0, ",
+                                          limit, "]"));
 }
 
 bool SameSpec(const proto::TensorProto& t, const Tensor& value) {
@@ -57,6 +97,13 @@ bool SameSpec(const proto::TensorProto& t, const Tensor& value) {
 
 absl::Status SaveCheckpoint(const Session& session, const CheckpointInfo& info,
                             const std::string& path) {
+  if (info.step < 0 || info.step > kMaxCheckpointStep || info.epoch < 0 ||
+      info.epoch > kMaxCheckpointEpoch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot save checkpoint '", path, "': step ", info.step, " or epoch ",
+        info.epoch, " is outside [0, ", kMaxCheckpointStep, "] or [0, ",
+        kMaxCheckpointEpoch, "]"));
+  }
   proto::Checkpoint checkpoint;
   checkpoint.set_version(kCheckpointVersion);
   checkpoint.set_step(info.step);
@@ -86,35 +133,40 @@ absl::Status SaveCheckpoint(const Session& session, const CheckpointInfo& info,
 absl::StatusOr<VerifiedCheckpoint> ReadCheckpoint(
     const std::string& path, const Session& session,
     const CheckpointLoadOptions& options) {
-  NABLA_ASSIGN_OR_RETURN(std::string contents, ReadFile(path));
-  proto::CheckpointFile file;
-  if (!file.ParseFromString(contents)) {
-    return absl::DataLossError(absl::StrCat(
-        "'", path, "' is not a checkpoint file, or it is corrupt"));
-  }
-  contents.clear();
-  contents.shrink_to_fit();
-  if (file.payload().empty()) {
+  NABLA_ASSIGN_OR_RETURN(
+      std::string contents,
+      ReadFile(path, std::min(options.max_file_bytes,
+                              kDefaultMaxCheckpointBytes)));
+  std::string payload;
+  uint32_t stored_crc = 0;
+  NABLA_RETURN_IF_ERROR(ParseEnvelope(contents, path, &payload, &stored_crc));
+  contents = std::string();
+  if (payload.empty()) {
     return absl::DataLossError(absl::StrCat(
         "'", path, "' holds no checkpoint (empty or truncated file)"));
   }
-  uint32_t crc = Crc32(file.payload());
-  if (crc != file.crc32()) {
+  uint32_t crc = Crc32(payload);
+  if (crc != stored_crc) {
     return absl::DataLossError(absl::StrCat(
-        "checkpoint '", path, "' is corrupt: its checksum is ", file.crc32(),
+        "checkpoint '", path, "' is corrupt: its checksum is ", stored_crc,
         " but its contents sum to ", crc));
   }
   proto::Checkpoint checkpoint;
-  if (!checkpoint.ParseFromString(file.payload())) {
+  if (!checkpoint.ParseFromString(payload)) {
     return absl::DataLossError(absl::StrCat(
         "checkpoint '", path, "' has a valid checksum but does not parse"));
   }
-  file.Clear();
+  payload = std::string();
   if (checkpoint.version() < 1 || checkpoint.version() > kCheckpointVersion) {
     return absl::InvalidArgumentError(absl::StrCat(
         "checkpoint '", path, "' has format version ", checkpoint.version(),
         "; this build reads versions 1 to ", kCheckpointVersion));
   }
+
+  NABLA_RETURN_IF_ERROR(
+      CheckCount(path, "step", checkpoint.step(), kMaxCheckpointStep));
+  NABLA_RETURN_IF_ERROR(
+      CheckCount(path, "epoch", checkpoint.epoch(), kMaxCheckpointEpoch));
 
   VerifiedCheckpoint result;
   result.info.step = checkpoint.step();

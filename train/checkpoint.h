@@ -38,9 +38,20 @@ namespace nabla {
 // through this.
 inline constexpr int kCheckpointVersion = 1;
 
+// kMaxCheckpointEpoch and kMaxCheckpointStep bound the counts a checkpoint
+// may hold: a file claiming more is refused, so that no loop runs on a
+// count nobody could have trained.
+inline constexpr int64_t kMaxCheckpointEpoch = 1'000'000'000;
+inline constexpr int64_t kMaxCheckpointStep = int64_t{1} << 53;
+
+// kDefaultMaxCheckpointBytes is the default cap on a checkpoint file: 2 GiB
+// - 1, the most libprotobuf parses, which no cap can exceed.
+inline constexpr int64_t kDefaultMaxCheckpointBytes = (int64_t{1} << 31) - 1;
+
 // CheckpointInfo is everything in a checkpoint besides the variables.
 struct CheckpointInfo {
-  // Optimizer steps taken and epochs completed.
+  // Optimizer steps taken and epochs completed, in [0, kMaxCheckpointStep]
+  // and [0, kMaxCheckpointEpoch].
   int64_t step = 0;
   int64_t epoch = 0;
   // The training loop's random generator state (std::mt19937_64 text form).
@@ -50,7 +61,8 @@ struct CheckpointInfo {
 };
 
 // SaveCheckpoint writes every variable of `session` and `info` to `path`,
-// replacing any file there atomically.
+// replacing any file there atomically. InvalidArgument when info's step or
+// epoch is out of range; WriteFileAtomically's errors.
 absl::Status SaveCheckpoint(const Session& session, const CheckpointInfo& info,
                             const std::string& path);
 
@@ -60,6 +72,9 @@ struct CheckpointLoadOptions {
   // slots when restoring weights into an inference graph. Every variable of
   // the session must still be in the checkpoint.
   bool allow_unused = false;
+  // The largest file read (ResourceExhausted beyond it); held to at most
+  // kDefaultMaxCheckpointBytes.
+  int64_t max_file_bytes = kDefaultMaxCheckpointBytes;
 };
 
 // VerifiedCheckpoint is a checkpoint read from a file and checked against a
@@ -71,9 +86,13 @@ struct VerifiedCheckpoint {
 };
 
 // ReadCheckpoint reads `path` and checks it against `session`: DataLoss if
-// the file is corrupt or truncated, InvalidArgument for an unsupported
-// version or a variable whose dtype or shape differs, NotFound for a
-// variable of the session that the checkpoint lacks. Changes nothing.
+// the file is corrupt or truncated, does not end exactly where its envelope
+// does (bytes or a second checkpoint appended), or holds a step or epoch out
+// of range; InvalidArgument for a path that is not a regular file (a FIFO,
+// /dev/zero), an unsupported version or a variable whose dtype or shape
+// differs; ResourceExhausted for a file over options.max_file_bytes;
+// NotFound for a missing file or a variable of the session that the
+// checkpoint lacks. Changes nothing.
 absl::StatusOr<VerifiedCheckpoint> ReadCheckpoint(
     const std::string& path, const Session& session,
     const CheckpointLoadOptions& options = {});

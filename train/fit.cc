@@ -195,6 +195,11 @@ absl::StatusOr<History> Trainer::Fit(const Dataset& train,
     return absl::InvalidArgumentError(absl::StrCat(
         "batch_size must be positive, got ", options.batch_size));
   }
+  if (options.epochs < 0 || options.epochs > kMaxCheckpointEpoch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("epochs must lie in [0, ", kMaxCheckpointEpoch,
+                     "], got ", options.epochs));
+  }
   if (options.validation_batch_size < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("validation_batch_size must not be negative, got ",
@@ -338,10 +343,13 @@ absl::Status Trainer::RestoreCheckpoint(const std::string& path) {
   NABLA_ASSIGN_OR_RETURN(VerifiedCheckpoint checkpoint,
                          ReadCheckpoint(path, *session_));
   const CheckpointInfo& info = checkpoint.info;
-  if (info.step < 0 || info.epoch < 0) {
-    return absl::InvalidArgumentError(
+  // ReadCheckpoint bounds the counts; checked again here because the loop
+  // in Fit counts from them.
+  if (info.step < 0 || info.step > kMaxCheckpointStep || info.epoch < 0 ||
+      info.epoch > kMaxCheckpointEpoch) {
+    return absl::DataLossError(
         absl::StrCat("checkpoint '", path, "' has step ", info.step,
-                     " and epoch ", info.epoch));
+                     " and epoch ", info.epoch, ", out of range"));
   }
   // A checkpoint saved without a loop's state keeps the current generator.
   std::mt19937_64 rng = rng_;
@@ -358,6 +366,7 @@ absl::Status Trainer::RestoreCheckpoint(const std::string& path) {
   rng_ = rng;
   epoch_ = info.epoch;
   step_ = info.step;
+  metadata_ = info.metadata;
   return absl::OkStatus();
 }
 
@@ -407,13 +416,15 @@ EpochCallback EarlyStopping(EarlyStoppingOptions options) {
   };
 }
 
-EpochCallback SaveCheckpointEachEpoch(std::string path, int64_t every) {
-  return [path = std::move(path), every](
+EpochCallback SaveCheckpointEachEpoch(
+    std::string path, int64_t every,
+    std::map<std::string, std::string> metadata) {
+  return [path = std::move(path), every, metadata = std::move(metadata)](
              Trainer& trainer, const EpochLogs& logs) -> absl::StatusOr<bool> {
     if (every > 0 && logs.epoch % every == 0) {
       std::string file = absl::StrReplaceAll(
           path, {{"{epoch}", absl::StrCat(logs.epoch)}});
-      NABLA_RETURN_IF_ERROR(trainer.SaveCheckpoint(file));
+      NABLA_RETURN_IF_ERROR(trainer.SaveCheckpoint(file, metadata));
     }
     return true;
   };

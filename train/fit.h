@@ -85,7 +85,8 @@ using EpochCallback =
 struct FitOptions {
   int64_t batch_size = 32;
   // Train until this many epochs are complete in total, counting epochs
-  // restored from a checkpoint (Keras's epochs with initial_epoch).
+  // restored from a checkpoint (Keras's epochs with initial_epoch); at
+  // most kMaxCheckpointEpoch.
   int64_t epochs = 1;
   // Reshuffle the examples before each epoch.
   bool shuffle = true;
@@ -149,8 +150,15 @@ class Trainer {
       const std::map<std::string, std::string>& metadata = {}) const;
 
   // RestoreCheckpoint loads a checkpoint into the session and this
-  // trainer; on error neither changes.
+  // trainer; on error neither changes. DataLoss for a step or epoch out of
+  // range, besides ReadCheckpoint's errors.
   absl::Status RestoreCheckpoint(const std::string& path);
+
+  // metadata() is the metadata of the checkpoint last restored (empty
+  // before any), e.g. to compare the flags of the run it came from.
+  const std::map<std::string, std::string>& metadata() const {
+    return metadata_;
+  }
 
   // session() is the session trained; model() what it was told to drive.
   Session* session() const { return session_; }
@@ -189,6 +197,7 @@ class Trainer {
   std::mt19937_64 rng_;
   int64_t epoch_ = 0;
   int64_t step_ = 0;
+  std::map<std::string, std::string> metadata_;
   absl::flat_hash_map<std::string, std::unique_ptr<Compiled>> compiled_;
   std::vector<Tensor> fetches_;
   std::vector<int64_t> order_;     // the epoch's shuffled example order
@@ -212,8 +221,11 @@ struct EarlyStoppingOptions {
 EpochCallback EarlyStopping(EarlyStoppingOptions options = {});
 
 // SaveCheckpointEachEpoch saves a checkpoint after every `every` epochs to
-// `path`, where "{epoch}" is replaced by the epoch number.
-EpochCallback SaveCheckpointEachEpoch(std::string path, int64_t every = 1);
+// `path`, where "{epoch}" is replaced by the epoch number, with `metadata`
+// (for instance the flags of the run) in each.
+EpochCallback SaveCheckpointEachEpoch(
+    std::string path, int64_t every = 1,
+    std::map<std::string, std::string> metadata = {});
 
 // TerminateOnNaN stops training when an epoch's loss is not finite.
 EpochCallback TerminateOnNaN();

@@ -1,6 +1,7 @@
 #include "train/idx.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/file.h"
 #include "core/status.h"
 
 namespace nabla {
@@ -20,32 +22,28 @@ constexpr uint8_t kUnsignedByte = 0x08;
 // that actually arrive rather than the header's claim.
 constexpr size_t kChunk = size_t{4} << 20;
 
-bool FileExists(const std::string& path) {
+// True when something, of whatever type, is at `path`.
+bool Exists(const std::string& path) {
   struct stat info;
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+  return ::stat(path.c_str(), &info) == 0;
 }
 
 // A file read through zlib, which passes uncompressed files through as is.
 class GzReader {
  public:
+  // Opens a regular file (RegularFile::Open: a FIFO or a directory is
+  // refused without blocking) and hands its descriptor to zlib.
   static absl::StatusOr<GzReader> Open(const std::string& path) {
-    struct stat info;
-    if (::stat(path.c_str(), &info) != 0) {
-      return absl::NotFoundError(
-          absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
+    NABLA_ASSIGN_OR_RETURN(RegularFile file, RegularFile::Open(path));
+    const int fd = file.Release();
+    gzFile gz = gzdopen(fd, "rb");
+    if (gz == nullptr) {
+      ::close(fd);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot open '", path, "': out of memory"));
     }
-    if (!S_ISREG(info.st_mode)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", path, "' is not a regular file"));
-    }
-    gzFile file = gzopen(path.c_str(), "rb");
-    if (file == nullptr) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot open '", path, "': ",
-          errno != 0 ? std::strerror(errno) : "out of memory"));
-    }
-    gzbuffer(file, 1 << 17);
-    return GzReader(path, file);
+    gzbuffer(gz, 1 << 17);
+    return GzReader(path, gz);
   }
 
   GzReader(GzReader&& other) noexcept
@@ -74,10 +72,27 @@ class GzReader {
       if (got == 0) break;
       done += static_cast<size_t>(got);
     }
+    if (done < n) NABLA_RETURN_IF_ERROR(CheckEnd());
     return done;
   }
 
  private:
+  // At the end of the input: zlib reports a gzip stream that stops before
+  // its trailer (the CRC and length that end every member) only as a
+  // warning, Z_BUF_ERROR, and returns the bytes it got.
+  absl::Status CheckEnd() {
+    int code = Z_OK;
+    const char* message = gzerror(file_, &code);
+    if (code == Z_OK) return absl::OkStatus();
+    if (code == Z_BUF_ERROR) {
+      return absl::DataLossError(absl::StrCat(
+          "'", path_, "' is a truncated gzip stream: it ends before its "
+          "trailer (CRC and length)"));
+    }
+    return absl::DataLossError(
+        absl::StrCat("cannot read '", path_, "': ", message));
+  }
+
   GzReader(std::string path, gzFile file)
       : path_(std::move(path)), file_(file) {}
 
@@ -235,9 +250,11 @@ absl::StatusOr<MnistData> LoadMnist(const std::string& dir,
     std::string base = dir.empty() || dir.back() == '/'
                            ? absl::StrCat(dir, prefix, suffix)
                            : absl::StrCat(dir, "/", prefix, suffix);
-    if (FileExists(base)) return base;
+    // The first name that exists is used, whatever it is: reading it then
+    // says what is wrong ("... is a directory").
+    if (Exists(base)) return base;
     std::string gz = absl::StrCat(base, ".gz");
-    if (FileExists(gz)) return gz;
+    if (Exists(gz)) return gz;
     return absl::NotFoundError(
         absl::StrCat("found neither '", base, "' nor '", gz, "'"));
   };

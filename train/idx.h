@@ -14,7 +14,9 @@
 // Every size comes from an untrusted header, so it is checked against a
 // limit before anything is allocated, and the data buffer grows only as
 // bytes actually arrive: a lying header costs an error, not the memory it
-// claims.
+// claims. Only regular files are opened (a FIFO would block the reader), and
+// a gzipped file must end with its trailer, whose CRC and length zlib
+// checks, so a cut download is an error rather than silently short data.
 
 #ifndef NABLA_TRAIN_IDX_H_
 #define NABLA_TRAIN_IDX_H_
@@ -48,9 +50,11 @@ struct IdxArray {
 };
 
 // ReadIdx reads an IDX file of unsigned bytes (type code 0x08). NotFound
-// when the file is missing; InvalidArgument for a bad magic, an unsupported
-// element type or a size over the limit; DataLoss for a truncated file or
-// data past the declared end.
+// when the file is missing; InvalidArgument for a path that is not a
+// regular file (a directory, a FIFO: never blocks), a bad magic, an
+// unsupported element type or a size over the limit; DataLoss for a
+// truncated file, data past the declared end, or a gzip stream that is
+// corrupt or lacks its trailer (its CRC and length are checked).
 absl::StatusOr<IdxArray> ReadIdx(const std::string& path,
                                  const IdxOptions& options = {});
 
@@ -73,7 +77,8 @@ struct MnistData {
 
 // LoadMnist reads "<dir>/<prefix>-images-idx3-ubyte" and
 // "<dir>/<prefix>-labels-idx1-ubyte", each either plain or with ".gz"
-// appended (plain is preferred when both exist). `prefix` is "train" or
+// appended (plain is preferred when both exist; the first name that exists
+// is read, so a directory in its place is reported as one). `prefix` is "train" or
 // "t10k" for MNIST and Fashion-MNIST. The two files must hold as many
 // examples.
 absl::StatusOr<MnistData> LoadMnist(const std::string& dir,

@@ -1,6 +1,7 @@
 // Loading saved models (the shipped one, inference graphs, broken folders)
 // and the digit classifier on real MNIST test digits.
 
+#include "core/file.h"
 #include "infer/saved_model.h"
 
 #include <cmath>

@@ -2,6 +2,7 @@
 // tests/io/make_image_testdata.py) against the pixels they were made from,
 // and every kind of bad input.
 
+#include "core/file.h"
 #include "io/image.h"
 
 #include <cmath>

@@ -1,6 +1,7 @@
 // The .npy reader against files NumPy wrote (tests/io/make_npy_testdata.py),
 // the writer against NumPy's bytes, round trips, and every malformed input.
 
+#include "core/file.h"
 #include "io/npy.h"
 
 #include <cmath>
@@ -99,10 +100,10 @@ TEST(NpyTest, WritesTheBytesNumpyWrites) {
 TEST(NpyTest, RoundTripsEveryDType) {
   std::string dir = testing::TestDir();
   std::vector<Tensor> tensors = {
-      Tensor::FromVector<float>({2, 2}, {1.5f, -0.0f, INFINITY, 1e-30f}),
-      Tensor::FromVector<int32_t>({3}, {-1, 0, 2147483647}),
-      Tensor::FromVector<int64_t>({1, 2}, {-(int64_t{1} << 62), 7}),
-      Tensor::FromVector<uint8_t>({2, 1, 2}, {0, 1, 254, 255}),
+      *Tensor::FromVector<float>({2, 2}, {1.5f, -0.0f, INFINITY, 1e-30f}),
+      *Tensor::FromVector<int32_t>({3}, {-1, 0, 2147483647}),
+      *Tensor::FromVector<int64_t>({1, 2}, {-(int64_t{1} << 62), 7}),
+      *Tensor::FromVector<uint8_t>({2, 1, 2}, {0, 1, 254, 255}),
       Tensor::Scalar(3.0f),
   };
   for (size_t i = 0; i < tensors.size(); ++i) {

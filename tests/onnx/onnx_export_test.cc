@@ -4,6 +4,7 @@
 // from one export (the batch stays symbolic), then the lecture model on the
 // MNIST test images, and the errors for what cannot be exported.
 
+#include "core/file.h"
 #include "export/onnx.h"
 
 #include <algorithm>

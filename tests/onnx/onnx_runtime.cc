@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "graph/graph_def.h"
 #include "nlohmann/json.hpp"
