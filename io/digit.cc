@@ -127,11 +127,13 @@ bool Solve6(double a[6][6], double b[6], double x[6]) {
 
 // The paper: a quadratic surface b(x, y) fitted to the image robustly.
 // Uneven light (a gradient across a photo, a vignette) is smooth on the
-// scale of the page. The paper is the most common brightness (even a bold
-// digit that fills its photo covers less of it than the paper does), so
-// the fit starts from the histogram's peak with a window wide enough for a
-// gradient, and is repeated on the pixels within a few noise widths of the
-// previous fit: the ink drops out, whichever its polarity. `residual` is
+// scale of the page. The paper is the most common brightness along the
+// image's border (a bold digit may cover more of the page than the paper
+// does, but seldom its edges; and uniform ink can make a sharper peak in
+// the whole image's histogram than noisy paper), so the fit starts from
+// that with a window wide enough for a gradient, and is repeated on the
+// pixels within a few noise widths of the previous fit: the ink drops out,
+// whichever its polarity. `residual` is
 // image - paper and `noise` the paper's noise (1.4826 times the median
 // absolute deviation of the residuals kept).
 struct Paper {
@@ -168,11 +170,15 @@ Paper FitPaper(const Plane& image) {
     for (int k = 0; k < 6; ++k) fit += coef[k] * f[k];
     return fit;
   };
-  std::vector<float> samples;
-  for (int y = step / 2; y < h; y += step) {
-    for (int x = step / 2; x < w; x += step) samples.push_back(image.at(x, y));
+  // The border: the outer 4% on each side, at least two pixels.
+  std::vector<float> border;
+  const int bx = std::max(2, w / 25), by = std::max(2, h / 25);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      if (y < by || y >= h - by || x < bx || x >= w - bx) border.push_back(image.at(x, y));
+    }
   }
-  double coef[6] = {HistogramPeak(samples), 0, 0, 0, 0, 0};
+  double coef[6] = {HistogramPeak(border), 0, 0, 0, 0, 0};
   double window = 0.15, noise = 0.05;
   for (int iteration = 0; iteration < 5; ++iteration) {
     double a[6][6] = {}, b[6] = {}, f[6];
@@ -205,6 +211,36 @@ Paper FitPaper(const Plane& image) {
   }
   paper.noise = noise;
   return paper;
+}
+
+// The binomial filter [1 2 1] / 4 along x, then y; borders repeat.
+Plane Smooth3x3(const Plane& p) {
+  const int w = p.width, h = p.height;
+  Plane rows(w, h), out(w, h);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      rows.at(x, y) = 0.25f * p.at(std::max(0, x - 1), y) + 0.5f * p.at(x, y) +
+                      0.25f * p.at(std::min(w - 1, x + 1), y);
+    }
+  }
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      out.at(x, y) = 0.25f * rows.at(x, std::max(0, y - 1)) + 0.5f * rows.at(x, y) +
+                     0.25f * rows.at(x, std::min(h - 1, y + 1));
+    }
+  }
+  return out;
+}
+
+// The noise of residuals that are mostly paper: 1.4826 times their median
+// absolute value (the standard deviation, for Gaussian noise).
+double Noise(const Plane& residual) {
+  const int step = std::max<int>(1, residual.v.size() / 40000);
+  std::vector<float> magnitudes;
+  for (size_t i = 0; i < residual.v.size(); i += step) {
+    magnitudes.push_back(std::abs(residual.v[i]));
+  }
+  return Percentile(magnitudes, 0.5) * 1.4826;
 }
 
 // Otsu's threshold of `values` in [0, max]: the one that best separates
@@ -325,6 +361,44 @@ double StrokeWidth(const std::vector<uint8_t>& mask, int w, int h) {
   return area / (edges / 2 / (4 / M_PI));
 }
 
+// Which components make the digit: starting from the largest, those of at
+// least `min_fraction` of its area that lie within a quarter of the digit's
+// size of the digit found so far (a detached bar of a 5, the dot-like end
+// of a stroke), until no more join.
+std::vector<uint8_t> KeepDigit(const Components& c, int w, int h, int largest_id,
+                               double min_fraction) {
+  const int n = static_cast<int>(c.area.size());
+  std::vector<Box> boxes(n, Box{w, h, 0, 0});
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const int id = c.label[size_t(y) * w + x];
+      if (id < 0) continue;
+      Box& b = boxes[id];
+      b.x0 = std::min(b.x0, x), b.y0 = std::min(b.y0, y);
+      b.x1 = std::max(b.x1, x + 1), b.y1 = std::max(b.y1, y + 1);
+    }
+  }
+  std::vector<uint8_t> keep(n, 0);
+  keep[largest_id] = 1;
+  Box digit = boxes[largest_id];
+  for (bool grew = true; grew;) {
+    grew = false;
+    const int margin = std::max(digit.width(), digit.height()) / 4 + 1;
+    for (int id = 0; id < n; ++id) {
+      if (keep[id] || c.area[id] < min_fraction * c.area[largest_id]) continue;
+      const Box& b = boxes[id];
+      if (b.x1 + margin < digit.x0 || b.x0 - margin > digit.x1 || b.y1 + margin < digit.y0 ||
+          b.y0 - margin > digit.y1) {
+        continue;
+      }
+      keep[id] = 1, grew = true;
+      digit = Box{std::min(digit.x0, b.x0), std::min(digit.y0, b.y0), std::max(digit.x1, b.x1),
+                  std::max(digit.y1, b.y1)};
+    }
+  }
+  return keep;
+}
+
 Box BoundingBox(const std::vector<uint8_t>& mask, int w, int h) {
   Box box{w, h, 0, 0};
   for (int y = 0; y < h; ++y) {
@@ -382,6 +456,11 @@ absl::StatusOr<MnistDigit> Prepare(const GrayImage& image, const DigitOptions& o
 
   // 2. The paper's brightness, estimated and removed.
   Paper paper = FitPaper(work);
+  // Smoothing over 3x3 pixels takes the noise down to about 0.4 of itself
+  // and a stroke's contrast much less (a hairline's to a half): faint or
+  // noisy ink stands out better.
+  paper.residual = Smooth3x3(paper.residual);
+  paper.noise = Noise(paper.residual);
 
   // 3. Polarity: the ink is the side of the residuals with the heavier
   //    tail beyond the noise (dark ink on light paper gives a dark tail,
@@ -415,17 +494,20 @@ absl::StatusOr<MnistDigit> Prepare(const GrayImage& image, const DigitOptions& o
   std::vector<uint8_t> mask(ink.size());
   for (size_t i = 0; i < ink.size(); ++i) mask[i] = ink[i] > threshold;
 
-  // 5. Specks: components much smaller than the largest are noise, dust
-  //    or paper texture, not part of the digit.
+  // 5. Specks: the digit is the largest mark and the marks near it that
+  //    are not much smaller; the rest is noise, dust or paper texture.
   Components components = Label(mask, w, h);
-  const int largest = *std::max_element(components.area.begin(), components.area.end());
-  const double min_area = std::max<double>(options.min_speck_fraction * largest,
-                                           1e-4 * w * h);
+  const int largest_id = static_cast<int>(
+      std::max_element(components.area.begin(), components.area.end()) -
+      components.area.begin());
+  const int largest = components.area[largest_id];
   if (largest < std::max(4.0, 2e-4 * w * h)) {
     return NoInk(absl::StrCat("the largest mark has only ", largest, " pixels"));
   }
+  std::vector<uint8_t> keep = KeepDigit(components, w, h, largest_id,
+                                        options.min_speck_fraction);
   for (size_t i = 0; i < mask.size(); ++i) {
-    mask[i] = mask[i] && components.area[components.label[i]] >= min_area;
+    mask[i] = mask[i] && keep[components.label[i]];
   }
   Box box = BoundingBox(mask, w, h);
 
