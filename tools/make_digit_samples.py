@@ -233,7 +233,7 @@ def main():
         page = draw(digit, rng)
         rows.append((save(page, os.path.join(args.out, "%04d_%d" % (i, digit)), rng), digit))
     with open(os.path.join(args.out, "labels.csv"), "w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["file", "digit"])
         writer.writerows(rows)
 

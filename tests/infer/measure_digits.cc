@@ -2,18 +2,23 @@
 // by tools/make_digit_samples.py (labels.csv: file,digit), through
 // ReadImage, PrepareDigit and DigitClassifier, as `nabla predict` does.
 //
-//   bazel run -c opt //tests/infer:measure_digits -- /tmp/digits [sheet.pgm]
+//   bazel run -c opt //tests/infer:measure_digits -- /tmp/digits \
+//       [--sheet=/tmp/seen.pgm] [--prepared_dir=/tmp/prepared]
 //
-// Prints the accuracy, per digit and overall, and every mistake; with a
-// second argument, writes what the network saw (the 28x28 digits, 40 to a
-// row) there as a PGM.
+// Prints the accuracy, per digit and overall, and every mistake. --sheet
+// writes what the network saw (the 28x28 digits, 40 to a row) as one PGM;
+// --prepared_dir writes each as <file>.pgm there (for
+// tools/make_preprocessing_figure.py).
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "infer/digit_classifier.h"
@@ -23,7 +28,19 @@
 namespace nabla {
 namespace {
 
-int Run(const std::string& dir, const std::string& sheet_path) {
+// `bazel run` starts programs in their runfiles tree; paths the user typed
+// are relative to where they typed them.
+std::string UserPath(const std::string& path) {
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || cwd == nullptr) return path;
+  return absl::StrCat(cwd, "/", path);
+}
+
+void WritePgm(const std::string& path, int w, int h, const std::string& pixels) {
+  std::ofstream(path, std::ios::binary) << absl::StrCat("P5\n", w, " ", h, "\n255\n") << pixels;
+}
+
+int Run(const std::string& dir, const std::string& sheet_path, const std::string& prepared_dir) {
   absl::StatusOr<std::string> model = ShippedModelDir();
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", std::string(model.status().message()).c_str());
@@ -83,7 +100,6 @@ int Run(const std::string& dir, const std::string& sheet_path) {
   if (!sheet_path.empty() && !digits.empty()) {
     const int per_row = 40, rows = (digits.size() + per_row - 1) / per_row;
     const int w = per_row * kMnistSide, h = rows * kMnistSide;
-    std::string pgm = absl::StrCat("P5\n", w, " ", h, "\n255\n");
     std::string pixels(size_t(w) * h, '\0');
     for (size_t i = 0; i < digits.size(); ++i) {
       const int ox = (i % per_row) * kMnistSide, oy = (i / per_row) * kMnistSide;
@@ -93,7 +109,13 @@ int Run(const std::string& dir, const std::string& sheet_path) {
         }
       }
     }
-    std::ofstream(sheet_path, std::ios::binary) << pgm << pixels;
+    WritePgm(sheet_path, w, h, pixels);
+  }
+  if (!prepared_dir.empty()) {
+    for (size_t i = 0; i < digits.size(); ++i) {
+      WritePgm(absl::StrCat(prepared_dir, "/", files[i], ".pgm"), kMnistSide, kMnistSide,
+               std::string(digits[i].pixels.begin(), digits[i].pixels.end()));
+    }
   }
   return 0;
 }
@@ -102,9 +124,25 @@ int Run(const std::string& dir, const std::string& sheet_path) {
 }  // namespace nabla
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: measure_digits FOLDER [SHEET.pgm]\n");
+  std::string folder, sheet, prepared;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (absl::ConsumePrefix(&arg, "--sheet=")) {
+      sheet = std::string(arg);
+    } else if (absl::ConsumePrefix(&arg, "--prepared_dir=")) {
+      prepared = std::string(arg);
+    } else if (folder.empty() && !absl::StartsWith(arg, "--")) {
+      folder = std::string(arg);
+    } else {
+      folder.clear();
+      break;
+    }
+  }
+  if (folder.empty()) {
+    std::fprintf(stderr,
+                 "usage: measure_digits FOLDER [--sheet=FILE.pgm] [--prepared_dir=DIR]\n");
     return 2;
   }
-  return nabla::Run(argv[1], argc > 2 ? argv[2] : "");
+  return nabla::Run(nabla::UserPath(folder), nabla::UserPath(sheet),
+                    nabla::UserPath(prepared));
 }
