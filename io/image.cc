@@ -7,6 +7,7 @@
 #include <netpbm/pam.h>
 
 #include <csetjmp>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -265,8 +266,8 @@ absl::StatusOr<GrayImage> DecodeJpeg(absl::string_view bytes, const ImageLimits&
 }
 
 // ------------------------------------------------------------ PGM/PPM --
-// libnetpbm reads every Netpbm format (plain and raw PGM and PPM, PBM,
-// PAM) from a FILE, reporting errors by longjmp to one process-wide jump
+// libnetpbm reads the Netpbm formats (plain and raw PBM, PGM and PPM) from
+// a FILE, reporting errors by longjmp to one process-wide jump
 // buffer: PNM decoding is serialized.
 
 std::mutex netpbm_mutex;  // constexpr-constructed
@@ -288,7 +289,8 @@ bool DecodePnmInto(FILE* file, const ImageLimits& limits, GrayImage* image,
   }
   pm_setjmpbufsave(&jump, saved);
   struct pam pam;
-  pnm_readpaminit(file, &pam, PAM_STRUCT_SIZE(tuple_type));
+  // PAM_STRUCT_SIZE(tuple_type), without the macro's null-pointer arithmetic.
+  pnm_readpaminit(file, &pam, offsetof(struct pam, tuple_type) + sizeof(pam.tuple_type));
   *status = CheckSize(pam.width, pam.height, limits, "PGM/PPM");
   if (status->ok() && (pam.depth < 1 || pam.depth > 4)) {
     *status = absl::InvalidArgumentError(
@@ -353,7 +355,9 @@ bool StartsWith(absl::string_view bytes, absl::string_view magic) {
 absl::StatusOr<GrayImage> DecodeImage(absl::string_view bytes, const ImageLimits& limits) {
   if (StartsWith(bytes, "\x89PNG\r\n\x1a\n")) return DecodePng(bytes, limits);
   if (StartsWith(bytes, "\xff\xd8\xff")) return DecodeJpeg(bytes, limits);
-  if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '7') {
+  // Netpbm's PBM, PGM and PPM, plain and raw; not PAM (P7), whose header
+  // libnetpbm leaks memory on when it is malformed.
+  if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6') {
     return DecodePnm(bytes, limits);
   }
   return absl::InvalidArgumentError(

@@ -127,6 +127,8 @@ TEST(ImageTest, EveryTruncationIsAnError) {
 TEST(ImageTest, BadImagesAreClearErrors) {
   EXPECT_THAT(DecodeImage(""), StatusIs(absl::StatusCode::kInvalidArgument,
                                         HasSubstr("empty file")));
+  EXPECT_THAT(DecodeImage("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR\n\1\2"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a PNG, JPEG")));
   EXPECT_THAT(DecodeImage("GIF89a......"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a PNG, JPEG")));
   EXPECT_THAT(ReadImage(TestFile("zero.png")),
