@@ -242,10 +242,11 @@ std::string FormatModelSummary(const ModelSummary& summary,
     case TrainingFlopsSource::kEstimated:
       source =
           "estimated: the graph has no backward pass; each convolution and "
-          "matrix product counted again for each input needing a gradient";
+          "matrix product\n  counted again for each of its inputs that needs a "
+          "gradient";
       break;
   }
-  absl::StrAppendFormat(&out, "Training step: %sFLOP per example (%s), %s\n",
+  absl::StrAppendFormat(&out, "Training step: %sFLOP per example (%s),\n  %s\n",
                         Scaled(summary.training_flops),
                         Grouped(summary.training_flops), source);
   if (summary.backward_nodes > 0 || summary.optimizer_updates > 0) {
@@ -258,8 +259,8 @@ std::string FormatModelSummary(const ModelSummary& summary,
   }
   out +=
       "FLOPs: 2 per multiply-add of convolutions and matrix products, unknown "
-      "batch sizes taken as 1; element-wise ops, pooling, softmax and "
-      "optimizer updates not counted.\n";
+      "batch sizes taken\n  as 1; element-wise ops, pooling, softmax and "
+      "optimizer updates are not counted.\n";
   return out;
 }
 

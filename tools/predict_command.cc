@@ -1,6 +1,8 @@
 // nabla predict [--model=DIR] [--json] IMAGE...: the digit in each image,
 // its probability and the next two candidates.
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <optional>
 
@@ -63,6 +65,14 @@ nlohmann::ordered_json JsonEntry(const ImageResult& result) {
 
 absl::Status RunPredict(const Invocation& invocation) {
   NABLA_ASSIGN_OR_RETURN(std::string model, ModelFromFlag());
+  // A bare GraphDef loads with its initial weights: its answers would be
+  // noise, given with confidence.
+  struct stat info;
+  if (::stat(model.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", model, "' is a bare graph without a checkpoint, so its weights are "
+        "untrained; give a saved model folder"));
+  }
   NABLA_ASSIGN_OR_RETURN(std::unique_ptr<DigitClassifier> classifier,
                          DigitClassifier::Load(model));
 

@@ -70,6 +70,12 @@ absl::Status RunRun(const Invocation& invocation) {
   NABLA_ASSIGN_OR_RETURN(std::string model_path, ModelFromFlag());
   NABLA_ASSIGN_OR_RETURN(SavedModel model, LoadSavedModel(model_path));
   const Graph& graph = model.session->graph();
+  if (model.checkpoint_path.empty()) {
+    std::fprintf(stderr,
+                 "nabla run: note: '%s' has no checkpoint; its variables hold "
+                 "their initial values\n",
+                 model.graph_path.c_str());
+  }
 
   std::vector<std::pair<NodeOutput, Tensor>> feeds;
   for (const std::string& feed : feed_flags) {

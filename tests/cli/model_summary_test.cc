@@ -112,8 +112,8 @@ TEST(FormatModelSummary, TableAndTotals) {
   EXPECT_THAT(text, ::testing::ContainsRegex("\n +1: u8\\[\\?,32,12,12\\]\n"));
   EXPECT_THAT(text, HasSubstr("Total params: 1,087,106 (4.15 MiB) in 8 variables\n"));
   EXPECT_THAT(text, HasSubstr("Forward pass: 9.54 MFLOP per example (9,543,200)\n"));
-  EXPECT_THAT(text, HasSubstr("Training step: 27.71 MFLOP per example (27,708,000), "
-                              "counted over the nodes a training step"));
+  EXPECT_THAT(text, HasSubstr("Training step: 27.71 MFLOP per example (27,708,000),\n"
+                              "  counted over the nodes a training step"));
   EXPECT_THAT(text, HasSubstr("Loss and metrics: loss (SoftmaxCrossEntropy), "
                               "accuracy (Accuracy), on labels i32[?]\n"));
   // No line ends in a space.

@@ -334,7 +334,7 @@ TEST(Summary, TheShippedModel) {
   Result r = Nabla({"summary", ShippedModel()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Total params: 1,087,106"));
-  EXPECT_THAT(r.out, HasSubstr("(27,708,000), counted over the nodes a training step"));
+  EXPECT_THAT(r.out, HasSubstr("(27,708,000),\n  counted over the nodes a training step"));
 }
 
 // Files that are not models: each an exit code 1 and a message naming it.
@@ -573,6 +573,7 @@ TEST(Run, AnyGraphDefWithExactValues) {
                     "--out_dir=o"},
                    dir);
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("note: 'affine.pb' has no checkpoint"));
   NpyF32 out = ReadF32Npy(dir + "/o/out_y.npy");
   EXPECT_EQ(out.shape, "(2, 2)");
   EXPECT_EQ(out.values, (std::vector<float>{4, 4, 3, 3}));
@@ -722,10 +723,17 @@ TEST(Predict, BadModels) {
   const std::string dir = TestDir();
   Digits digits = WriteDigitImages(dir, 1);
   WriteLectureGraphs(dir);  // a graph without a checkpoint
-  for (const char* model : {"nowhere", "model"}) {
-    Result r = Nabla({"predict", absl::StrCat("--model=", model), digits.files[0]}, dir);
-    EXPECT_EQ(r.code, 1) << model;
-    EXPECT_THAT(r.err, HasSubstr(model)) << r.err;
+  struct Case {
+    std::string model, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"nowhere", "no model at 'nowhere'"},
+           {"model", "model folder 'model' has a graph but no checkpoint.ckpt"},
+           {"lecture.pbtxt", "'lecture.pbtxt' is a bare graph without a checkpoint"},
+       }) {
+    Result r = Nabla({"predict", "--model=" + c.model, digits.files[0]}, dir);
+    EXPECT_EQ(r.code, 1) << c.model;
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << r.err;
     EXPECT_THAT(r.out, IsEmpty());
   }
 }
