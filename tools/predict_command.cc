@@ -119,7 +119,11 @@ absl::Status RunPredict(const Invocation& invocation) {
   }
   if (absl::GetFlag(FLAGS_json)) {
     nlohmann::ordered_json document = {{"model", model}, {"predictions", entries}};
-    std::printf("%s\n", document.dump(2).c_str());
+    // File names need not be UTF-8; JSON must be.
+    std::printf("%s\n", document
+                             .dump(2, ' ', /*ensure_ascii=*/false,
+                                   nlohmann::ordered_json::error_handler_t::replace)
+                             .c_str());
   }
   if (failed > 0) {
     return absl::InvalidArgumentError(

@@ -719,6 +719,20 @@ TEST(Predict, BadImagesAreReportedAndTheOthersStillClassified) {
   EXPECT_EQ(doc["predictions"][1]["digit"], digits.labels[0]);
 }
 
+TEST(Predict, JsonForFileNamesThatAreNotUtf8) {
+  const std::string dir = TestDir();
+  Digits digits = WriteDigitImages(dir, 1);
+  const std::string latin1 = "caf\xe9.pgm";
+  ASSERT_EQ(std::rename((dir + "/" + digits.files[0]).c_str(), (dir + "/" + latin1).c_str()), 0);
+  Result r = Nabla({"predict", "--json", latin1, "missing\xff.png"}, dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  nlohmann::json doc = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << r.out;
+  EXPECT_EQ(doc["predictions"][0]["file"], "caf\xef\xbf\xbd.pgm");  // U+FFFD
+  EXPECT_EQ(doc["predictions"][0]["digit"], digits.labels[0]);
+  EXPECT_THAT(doc["predictions"][1]["error"].get<std::string>(), HasSubstr("missing"));
+}
+
 TEST(Predict, BadModels) {
   const std::string dir = TestDir();
   Digits digits = WriteDigitImages(dir, 1);
