@@ -1,0 +1,27 @@
+// The subcommands of `nabla`, one file each (tools/<name>_command.cc), and
+// what several of them share. tools/nabla.cc lists them.
+
+#ifndef NABLA_TOOLS_COMMANDS_H_
+#define NABLA_TOOLS_COMMANDS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tools/cli.h"
+
+namespace nabla {
+
+const Command& PredictCommand();
+const Command& SummaryCommand();
+const Command& DotCommand();
+const Command& ConvertCommand();
+const Command& OpsCommand();
+const Command& RunCommand();
+
+// ModelFromFlag is the model folder or GraphDef file --model names,
+// resolved with UserPath, or the shipped lecture model when it is empty.
+absl::StatusOr<std::string> ModelFromFlag();
+
+}  // namespace nabla
+
+#endif  // NABLA_TOOLS_COMMANDS_H_

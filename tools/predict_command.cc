@@ -1,0 +1,156 @@
+// nabla predict [--model=DIR] [--json] IMAGE...: the digit in each image,
+// its probability and the next two candidates.
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/status.h"
+#include "infer/digit_classifier.h"
+#include "io/digit.h"
+#include "io/image.h"
+#include "nlohmann/json.hpp"
+#include "tools/commands.h"
+
+ABSL_FLAG(bool, json, false,
+          "Print one JSON document instead of a line per image: for each image "
+          "its file, digit, probability, the next two and all ten "
+          "probabilities, or its error.");
+
+namespace nabla {
+namespace {
+
+// How many runners-up a line names after the predicted digit.
+constexpr int kRunnersUp = 2;
+
+struct ImageResult {
+  std::string file;  // as the user typed it
+  std::optional<DigitPrediction> prediction;
+  std::string error;
+};
+
+std::string TextLine(const ImageResult& result) {
+  const DigitPrediction& p = *result.prediction;
+  std::string line = absl::StrFormat("%s: %d (%.2f%%)", result.file, p.digit,
+                                     100 * p.probabilities[p.digit]);
+  for (int k = 1; k <= kRunnersUp; ++k) {
+    int digit = p.ranking[k];
+    absl::StrAppendFormat(&line, "%s %d (%.2f%%)", k == 1 ? ", then" : ",", digit,
+                          100 * p.probabilities[digit]);
+  }
+  return line;
+}
+
+nlohmann::ordered_json JsonEntry(const ImageResult& result) {
+  nlohmann::ordered_json entry = {{"file", result.file}};
+  if (!result.prediction) {
+    entry["error"] = result.error;
+    return entry;
+  }
+  const DigitPrediction& p = *result.prediction;
+  entry["digit"] = p.digit;
+  entry["probability"] = p.probabilities[p.digit];
+  nlohmann::ordered_json next = nlohmann::ordered_json::array();
+  for (int k = 1; k <= kRunnersUp; ++k) {
+    next.push_back({{"digit", p.ranking[k]}, {"probability", p.probabilities[p.ranking[k]]}});
+  }
+  entry["next"] = next;
+  entry["probabilities"] = p.probabilities;
+  return entry;
+}
+
+absl::Status RunPredict(const Invocation& invocation) {
+  NABLA_ASSIGN_OR_RETURN(std::string model, ModelFromFlag());
+  // A bare GraphDef loads with its initial weights: its answers would be
+  // noise, given with confidence.
+  struct stat info;
+  if (::stat(model.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", model, "' is a bare graph without a checkpoint, so its weights are "
+        "untrained; give a saved model folder"));
+  }
+  NABLA_ASSIGN_OR_RETURN(std::unique_ptr<DigitClassifier> classifier,
+                         DigitClassifier::Load(model));
+
+  // Every image is tried; the ones that cannot be read are reported and
+  // make the exit code 1, the others are still classified.
+  std::vector<ImageResult> results;
+  std::vector<MnistDigit> digits;
+  std::vector<size_t> classified;  // indices into results
+  for (const std::string& file : invocation.args) {
+    ImageResult result{file, std::nullopt, ""};
+    absl::StatusOr<GrayImage> image = ReadImage(UserPath(file));
+    absl::StatusOr<MnistDigit> digit =
+        image.ok() ? PrepareDigit(*image) : absl::StatusOr<MnistDigit>(image.status());
+    if (digit.ok()) {
+      classified.push_back(results.size());
+      digits.push_back(*digit);
+    } else if (image.ok()) {
+      result.error = absl::StrCat("'", file, "': ", digit.status().message());
+    } else {
+      result.error = std::string(digit.status().message());
+    }
+    results.push_back(std::move(result));
+  }
+  if (!digits.empty()) {
+    NABLA_ASSIGN_OR_RETURN(std::vector<DigitPrediction> predictions,
+                           classifier->Predict(digits));
+    for (size_t i = 0; i < classified.size(); ++i) {
+      results[classified[i]].prediction = predictions[i];
+    }
+  }
+
+  int failed = 0;
+  nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+  for (const ImageResult& result : results) {
+    if (!result.prediction) {
+      ++failed;
+      std::fprintf(stderr, "nabla predict: %s\n", result.error.c_str());
+    }
+    if (absl::GetFlag(FLAGS_json)) {
+      entries.push_back(JsonEntry(result));
+    } else if (result.prediction) {
+      std::printf("%s\n", TextLine(result).c_str());
+    }
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    nlohmann::ordered_json document = {{"model", model}, {"predictions", entries}};
+    // File names need not be UTF-8; JSON must be.
+    std::printf("%s\n", document
+                             .dump(2, ' ', /*ensure_ascii=*/false,
+                                   nlohmann::ordered_json::error_handler_t::replace)
+                             .c_str());
+  }
+  if (failed > 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(failed, " of ", results.size(), " images could not be classified"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const Command& PredictCommand() {
+  static const Command* const kCommand = new Command{
+      "predict",
+      "Recognise the handwritten digit in each image (PNG, JPEG, PGM)",
+      "predict [--model=DIR] [--json] IMAGE...",
+      "Prepares each image as MNIST digits are (grey, ink light on dark, 20x20\n"
+      "in a 28x28 frame, centred on its centre of mass), classifies them in one\n"
+      "batch and prints, per image, the predicted digit with its probability\n"
+      "and the next two:\n\n"
+      "  seven.png: 7 (99.93%), then 2 (0.04%), 1 (0.02%)\n\n"
+      "An image that cannot be read is reported on stderr; the others are\n"
+      "still classified, and the exit code is 1.",
+      {"model", "json"},
+      /*min_args=*/1,
+      /*max_args=*/-1,
+      RunPredict};
+  return *kCommand;
+}
+
+}  // namespace nabla
