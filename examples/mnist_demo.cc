@@ -44,7 +44,9 @@ ABSL_FLAG(std::string, static_dir, "",
           "The page's assets; empty: examples/demo/static beside the binary.");
 ABSL_FLAG(int, sessions, 2,
           "Model sessions that predict concurrently (each holds the model).");
-ABSL_FLAG(int, threads, 8, "HTTP worker threads.");
+ABSL_FLAG(int, threads, 16,
+          "HTTP worker threads; each serves one connection at a time (a "
+          "browser keeps several open).");
 ABSL_FLAG(int, inference_threads, 1,
           "oneDNN threads per prediction (0: every core). One suits a batch "
           "of one digit; requests run side by side instead.");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <exception>
@@ -292,7 +293,8 @@ absl::Status DemoServer::SetUpRoutes() {
   const auto io_timeout = absl::ToChronoMicroseconds(options_.io_timeout);
   http_.set_read_timeout(io_timeout);
   http_.set_write_timeout(io_timeout);
-  http_.set_keep_alive_timeout(5);
+  http_.set_keep_alive_timeout(std::max<time_t>(
+      1, absl::ToInt64Seconds(options_.keep_alive_timeout)));
 
   http_.Post("/api/predict", Guarded([this](const httplib::Request& request) {
                return Predict(request);

@@ -65,8 +65,11 @@ struct DemoServerOptions {
   std::string static_dir;
   // The folder the model came from, reported by /api/model.
   std::string model_dir;
-  // Worker threads answering requests.
-  int threads = 8;
+  // Worker threads answering requests. httplib gives a connection its
+  // thread for as long as it is kept alive, so a browser's few idle
+  // connections each hold one until keep_alive_timeout.
+  int threads = 16;
+  absl::Duration keep_alive_timeout = absl::Seconds(2);
   // Requests with a larger body get 413 before it is read.
   int64_t max_body_bytes = int64_t{1} << 20;
   // How long reading a request or writing a response may stall.

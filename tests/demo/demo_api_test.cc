@@ -288,6 +288,13 @@ TEST_F(DemoApiTest, BadJsonAndWrongSizesAre400) {
     json reply = PostJson("/api/predict", c.body, 400);
     EXPECT_THAT(reply["error"].get<std::string>(), HasSubstr(c.message));
   }
+  // Deeply nested arrays, within the size limit: refused, and nothing
+  // recursive runs out of stack.
+  const std::string nested = absl::StrCat("{\"pixels\": ", std::string(200000, '['),
+                                          std::string(200000, ']'), "}");
+  EXPECT_THAT(PostJson("/api/predict", nested, 400)["error"].get<std::string>(),
+              HasSubstr("784 numbers (28x28), not 1"));
+  PostJson("/api/predict", std::string(500000, '['), 400);
   json empty = PostJson("/api/predict", "", 400);
   EXPECT_THAT(empty["error"].get<std::string>(), HasSubstr("empty"));
 }

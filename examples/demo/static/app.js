@@ -74,6 +74,7 @@ const state = {
   prediction: null,     // the last /api/predict answer, decoded
   channel: 0,           // the feature map the detail view shows
   pixel: { i: 10, j: 10 },  // the conv1 output pixel it explains
+  pixelPicked: false,   // true once the user pointed at one
   curves: null,         // the last /api/activations answer
   fn: 'tanh',
   trueClass: null,      // null: follow the prediction
@@ -114,6 +115,7 @@ function clearPad() {
   hasInk = false;
   ++drawingVersion;
   state.prediction = null;
+  state.pixelPicked = false;
   pad.dataset.revision = String(++revision);
   pad.dataset.predicted = pad.dataset.revision;
   showBlank();
@@ -285,6 +287,7 @@ function showPrediction(answer) {
   }
   setStatus('Keep drawing, or Clear and try another.');
 
+  if (!state.pixelPicked) state.pixel = strongestPixel(state.channel);
   paintMap($('input'), prediction.input, 0, 28, 1, grey);
   paintLayer(document.querySelectorAll('#conv1 canvas'), prediction.conv1, 24);
   paintLayer(document.querySelectorAll('#pool1 canvas'), prediction.pool1, 12);
@@ -316,8 +319,18 @@ function buildMaps() {
   }
 }
 
+// The pixel where feature map k responds most: a good first example.
+function strongestPixel(k) {
+  const map = state.prediction.conv1.subarray(k * 576, (k + 1) * 576);
+  let best = 0;
+  for (let n = 1; n < 576; ++n) if (map[n] > map[best]) best = n;
+  return { i: Math.floor(best / 24), j: best % 24 };
+}
+
 function selectChannel(k) {
   state.channel = k;
+  state.pixelPicked = false;
+  if (state.prediction) state.pixel = strongestPixel(k);
   for (const canvas of document.querySelectorAll('.grid canvas')) {
     canvas.classList.toggle('selected', Number(canvas.dataset.channel) === k);
   }
@@ -444,6 +457,7 @@ function trackPixel(canvas, side, offset) {
     const y = Math.floor(((event.clientY - rect.top) / rect.height) * side) - offset;
     const i = Math.min(23, Math.max(0, y));
     const j = Math.min(23, Math.max(0, x));
+    state.pixelPicked = true;
     if (i !== state.pixel.i || j !== state.pixel.j) {
       state.pixel = { i, j };
       drawDetail();
