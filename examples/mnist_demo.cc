@@ -91,6 +91,7 @@ absl::Status Run() {
   options.model_dir = model_dir;
   options.threads = absl::GetFlag(FLAGS_threads);
   options.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
+  options.inference_threads = absl::GetFlag(FLAGS_inference_threads);
   NABLA_ASSIGN_OR_RETURN(
       std::unique_ptr<DemoServer> server,
       DemoServer::Create(std::move(classifiers), std::move(curves), options));

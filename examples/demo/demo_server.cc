@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "core/dnnl_context.h"
 #include "core/status.h"
 #include "io/digit.h"
 #include "io/image.h"
@@ -50,6 +51,17 @@ json EncodeTensor(const Tensor& t) {
 json TensorValues(const Tensor& t) {
   absl::Span<const float> values = t.flat<const float>();
   return json(std::vector<float>(values.begin(), values.end()));
+}
+
+// OpenMP's thread count is per calling thread: omp_set_num_threads() in
+// main() reaches only the main thread, and httplib's workers would each
+// start teams as large as the machine.
+void UseThreadsInThisWorker(int threads) {
+  thread_local int threads_set = -1;
+  if (threads_set != threads) {
+    SetNumThreads(threads);
+    threads_set = threads;
+  }
 }
 
 double MillisecondsSince(absl::Time start) {
@@ -415,6 +427,7 @@ ApiReply DemoServer::Predict(const httplib::Request& request) {
   if (!digit.ok()) return ErrorReply(digit.status());
   timing["prepare"] = MillisecondsSince(start);
 
+  UseThreadsInThisWorker(options_.inference_threads);
   absl::StatusOr<ClassifierPool::Lease> lease =
       classifiers_->Acquire(options_.session_wait);
   if (!lease.ok()) return ErrorReply(lease.status());
@@ -485,6 +498,7 @@ ApiReply DemoServer::Activations(const httplib::Request& request) {
                 {"points", kCurvePoints},
                 {"alpha", *alpha},
                 {"alphas", kLeakyReluAlphas}};
+  UseThreadsInThisWorker(options_.inference_threads);
   absl::MutexLock lock(&curves_mutex_);
   json activations = json::object();
   for (absl::string_view name : kActivationNames) {

@@ -74,6 +74,8 @@ struct DemoServerOptions {
   int64_t max_body_bytes = int64_t{1} << 20;
   // How long reading a request or writing a response may stall.
   absl::Duration io_timeout = absl::Seconds(5);
+  // oneDNN threads per prediction (0: every core), set in each worker.
+  int inference_threads = 1;
   // How long a prediction waits for a free session before 503.
   absl::Duration session_wait = absl::Seconds(5);
 };

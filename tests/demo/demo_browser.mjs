@@ -9,13 +9,15 @@
 //   node tests/demo/demo_browser.mjs --server=bazel-bin/examples/mnist_demo \
 //       [--model=DIR] [--out=DIR] [--screenshot=docs/demo.png]
 //
-// --out (default: the test's undeclared outputs) receives screenshots
-// (desktop, activations, phone) and the server's log; --screenshot also
-// writes the desktop one there (the README's picture).
+// --out (default: the test's undeclared outputs, or a new temporary folder)
+// receives the screenshots (desktop, activations, phone) and the server's
+// log; --screenshot also writes the desktop one there (the README's
+// picture).
 
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -35,7 +37,9 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => {
 }));
 // Paths typed by a user under `bazel run` are relative to where they typed.
 const userPath = (p) => path.resolve(process.env.BUILD_WORKING_DIRECTORY || '.', p);
-const out = userPath(args.out || process.env.TEST_UNDECLARED_OUTPUTS_DIR || '.');
+const out = args.out ? userPath(args.out)
+                     : process.env.TEST_UNDECLARED_OUTPUTS_DIR ||
+                       fs.mkdtempSync(path.join(os.tmpdir(), 'nabla_demo_browser_'));
 fs.mkdirSync(out, { recursive: true });
 if (!args.server) throw new Error('--server=PATH (the mnist_demo binary) is required');
 
@@ -103,7 +107,7 @@ async function draw(page, digit) {
 
 async function main() {
   const { server, url } = await startServer();
-  console.log(`server at ${url}`);
+  console.log(`server at ${url}; screenshots and the server's log in ${out}`);
   const browser = await chromium.launch({
     executablePath: args.chromium || '/usr/bin/chromium',
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
