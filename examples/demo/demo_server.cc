@@ -301,6 +301,10 @@ absl::Status DemoServer::SetUpRoutes() {
   }
   const int threads = options_.threads;
   http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Answers are written in pieces (headers, then body): without
+  // TCP_NODELAY, Nagle's algorithm holds the last piece back until the
+  // client's delayed ACK, some 40 ms per request.
+  http_.set_tcp_nodelay(true);
   http_.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
   const auto io_timeout = absl::ToChronoMicroseconds(options_.io_timeout);
   http_.set_read_timeout(io_timeout);

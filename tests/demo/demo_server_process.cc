@@ -102,6 +102,8 @@ httplib::Client DemoServerProcess::Client() const {
   client.set_connection_timeout(10);
   client.set_read_timeout(60);
   client.set_write_timeout(60);
+  // The client writes headers and body apart: no Nagle delay between them.
+  client.set_tcp_nodelay(true);
   return client;
 }
 
