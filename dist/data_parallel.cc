@@ -2,8 +2,14 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -67,8 +73,10 @@ absl::Status CheckSameEverywhere(const Session& session,
   for (int r = 1; r < world->size(); ++r) {
     std::vector<std::string> what;
     if (all[r].graph != root.graph) {
-      what.push_back(absl::StrCat("its graph (", all[r].nodes, " nodes, rank 0 has ",
-                                  root.nodes, ")"));
+      what.push_back(all[r].nodes == root.nodes
+                         ? std::string("its graph")
+                         : absl::StrCat("its graph (", all[r].nodes,
+                                        " nodes, rank 0 has ", root.nodes, ")"));
     }
     if (all[r].variables != root.variables) {
       what.push_back("its variables' names, dtypes or shapes");
@@ -128,6 +136,23 @@ uint64_t VariablesChecksum(const Session& session) {
     hash = Fnv1a(t->raw_data(), t->nbytes(), hash);
   }
   return hash;
+}
+
+bool ReducesGradients(const Graph& graph) {
+  for (const Node& node : graph.nodes()) {
+    if (absl::StartsWith(node.op(), "AllReduce")) return true;
+  }
+  return false;
+}
+
+int ThreadsPerRank() {
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  int ranks = 1;
+  if (local == nullptr || !absl::SimpleAtoi(local, &ranks) || ranks < 1) {
+    ranks = 1;
+  }
+  return std::max(1, cores / ranks);
 }
 
 Sharding WorldSharding() {

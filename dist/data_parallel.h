@@ -61,6 +61,17 @@ bool FailedOnEveryRank(const absl::Status& status);
 // order: equal on all ranks after a correct data-parallel step.
 uint64_t VariablesChecksum(const Session& session);
 
+// ReducesGradients is true when `graph` averages gradients across
+// processes (it holds AllReduce nodes, as DistributedOptimizer adds). A
+// graph without them trained on several processes would let each rank
+// drift apart on its own shard.
+bool ReducesGradients(const Graph& graph);
+
+// ThreadsPerRank is the thread count that shares this machine's cores
+// evenly between the ranks mpirun started on it (OMPI_COMM_WORLD_LOCAL_SIZE),
+// at least 1; all cores outside mpirun.
+int ThreadsPerRank();
+
 // WorldSharding splits each batch of a Trainer over the world's ranks and
 // sums its logs across them (see Sharding in train/fit.h).
 Sharding WorldSharding();
