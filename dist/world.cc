@@ -149,7 +149,12 @@ void World::Poller::Wait(void* request, const char* phase) const {
               "is only slow)."),
           124);
     }
-    if (polls > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    if (polls < 64) continue;
+    if (world_->options_.poll_sleep <= absl::ZeroDuration()) {
+      std::this_thread::yield();
+    } else {
+      absl::SleepFor(world_->options_.poll_sleep);
+    }
   }
 }
 
