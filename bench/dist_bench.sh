@@ -24,6 +24,7 @@ trap 'rm -f "$RESULTS"' EXIT
 echo "# $(date -u '+%F %T UTC'), $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
   OMP_NUM_THREADS=2 "$BENCH" --threads=2 --steps="$STEPS" --label=1x2 | tee -a "$RESULTS"
+  OMP_NUM_THREADS=1 "$BENCH" --threads=1 --steps="$STEPS" --label=1x1 | tee -a "$RESULTS"
   OMP_NUM_THREADS=1 "${MPI[@]}" -np 2 "$BENCH" --threads=1 --steps="$STEPS" --label=2x1 | tee -a "$RESULTS"
   OMP_NUM_THREADS=1 "${MPI[@]}" -np 2 "$BENCH" --threads=1 --steps="$STEPS" --overlap=false --label=2x1_no_overlap | tee -a "$RESULTS"
   for bucket in 0 262144 4194304 67108864; do

@@ -45,6 +45,8 @@ ABSL_FLAG(bool, overlap, true, "DistributedOptions::overlap.");
 ABSL_FLAG(bool, fixed_order, false, "WorldOptions::fixed_order.");
 ABSL_FLAG(double, timeout, 60, "Collective timeout, seconds.");
 ABSL_FLAG(std::string, out, "", "Rank 0 writes the variables here.");
+ABSL_FLAG(std::string, checkpoint, "", "Rank 0 saves a checkpoint here at the end.");
+ABSL_FLAG(std::string, resume_from, "", "Every rank restores this checkpoint first.");
 ABSL_FLAG(std::string, compare, "", "a,b: compare two --out files and exit.");
 ABSL_FLAG(double, tolerance, 0, "Largest |a - b| --compare accepts.");
 ABSL_FLAG(int, fail_rank, -1, "The rank that fails.");
@@ -175,7 +177,12 @@ absl::Status Train(int rank) {
   // Each rank a different shuffling seed and different initial weights
   // would break the run; Synchronize fixes the weights, the seed is shared.
   NABLA_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(session.get(), spec, 42));
-  NABLA_RETURN_IF_ERROR(dist::Synchronize(session.get(), {static_cast<uint64_t>(trainer->step())}));
+  if (!absl::GetFlag(FLAGS_resume_from).empty()) {
+    NABLA_RETURN_IF_ERROR(trainer->RestoreCheckpoint(absl::GetFlag(FLAGS_resume_from)));
+  }
+  NABLA_RETURN_IF_ERROR(dist::Synchronize(
+      session.get(), {static_cast<uint64_t>(trainer->epoch()),
+                      static_cast<uint64_t>(trainer->step())}));
   NABLA_RETURN_IF_ERROR(trainer->SetSharding(dist::WorldSharding()));
   if (rank == 0) {
     std::printf("%zu buckets for %zu variables\n",
@@ -214,6 +221,9 @@ absl::Status Train(int rank) {
               static_cast<unsigned long long>(dist::VariablesChecksum(*session)));
   if (rank == 0 && !absl::GetFlag(FLAGS_out).empty()) {
     NABLA_RETURN_IF_ERROR(WriteVariables(*session, absl::GetFlag(FLAGS_out)));
+  }
+  if (rank == 0 && !absl::GetFlag(FLAGS_checkpoint).empty()) {
+    NABLA_RETURN_IF_ERROR(trainer->SaveCheckpoint(absl::GetFlag(FLAGS_checkpoint)));
   }
   return absl::OkStatus();
 }
