@@ -17,9 +17,17 @@
 // giving --optimizer or --learning_rate that differ from the saved run's is
 // an error, and a different thread count, batch size or data folder is
 // allowed with a warning that bit-exactness is then not promised.
+//
+// Data-parallel on several processes (README.md, "Training on several
+// processes (MPI)"): each of N ranks runs 1/N of every --batch_size batch,
+// gradients are averaged over MPI, and only rank 0 prints and saves.
+//
+//   mpirun -np 2 bazel-bin/examples/mnist --distributed
+//   mpirun --hostfile hosts -np 8 bazel-bin/examples/mnist --distributed
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -39,6 +47,9 @@
 #include "core/dnnl_context.h"
 #include "core/file.h"
 #include "core/status.h"
+#include "dist/data_parallel.h"
+#include "dist/distributed_optimizer.h"
+#include "dist/world.h"
 #include "examples/lecture_model.h"
 #include "graph/graph_def.h"
 #include "graph/session.h"
@@ -66,6 +77,21 @@ ABSL_FLAG(bool, evaluate_only, false,
           "Evaluate the model saved in --resume on the test set; no training.");
 ABSL_FLAG(std::string, metrics_out, "",
           "Write the per-epoch history and the test accuracy here as JSON.");
+ABSL_FLAG(bool, distributed, false,
+          "Train data-parallel over MPI, one rank per process started by "
+          "mpirun; --batch_size is the global batch, split evenly.");
+ABSL_FLAG(int64_t, bucket_bytes, nabla::dist::kDefaultBucketBytes,
+          "--distributed: gradients are reduced in buckets of about this "
+          "many bytes, each as soon as the backward pass completes it.");
+ABSL_FLAG(bool, overlap, true,
+          "--distributed: reduce gradients while the backward pass goes on "
+          "(false: wait for each bucket at once, to measure the overlap).");
+ABSL_FLAG(bool, fixed_order, false,
+          "--distributed: sum gradients in rank order, for results that are "
+          "the same bit for bit from run to run.");
+ABSL_FLAG(double, collective_timeout, 60,
+          "--distributed: seconds any one collective may take before the "
+          "job is ended (a rank died, hangs, or runs something else).");
 
 namespace nabla {
 namespace {
@@ -285,9 +311,21 @@ absl::StatusOr<ModelSpec> SpecFromGraph(const Graph& graph,
   return spec;
 }
 
+// Rank 0 of a distributed run, or the only process.
+bool IsLead() {
+  const dist::World* world = dist::World::Get();
+  return world == nullptr || world->rank() == 0;
+}
+
 absl::Status Run() {
-  NABLA_RETURN_IF_ERROR(
-      Annotate(SetNumThreads(absl::GetFlag(FLAGS_threads)), "--threads"));
+  const bool distributed = dist::World::Get() != nullptr;
+  // Only rank 0 prints progress; errors go to stderr from every rank.
+  if (!IsLead()) std::freopen("/dev/null", "w", stdout);
+  NABLA_RETURN_IF_ERROR(Annotate(
+      SetNumThreads(distributed && absl::GetFlag(FLAGS_threads) == 0
+                        ? dist::ThreadsPerRank()
+                        : absl::GetFlag(FLAGS_threads)),
+      "--threads"));
   const std::string data_dir = DataDir();
   NABLA_ASSIGN_OR_RETURN(MnistData train, LoadMnist(data_dir, "train", kPixels));
   NABLA_ASSIGN_OR_RETURN(MnistData test, LoadMnist(data_dir, "t10k", kPixels));
@@ -323,8 +361,14 @@ absl::Status Run() {
       }
     }
     NABLA_ASSIGN_OR_RETURN(spec, SpecFromGraph(session->graph(), scope));
+    if (distributed && dist::World::Get()->size() > 1 &&
+        !dist::ReducesGradients(session->graph())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          resume, "/", kGraphFile, " was saved without --distributed: its "
+          "training step does not average gradients across ranks"));
+    }
     // A continuation saved elsewhere must be resumable from there too.
-    if (!save_dir.empty() && save_dir != resume) {
+    if (!save_dir.empty() && save_dir != resume && IsLead()) {
       NABLA_RETURN_IF_ERROR(MakeDirectories(save_dir));
       NABLA_RETURN_IF_ERROR(
           SaveGraph(session->graph(), absl::StrCat(save_dir, "/", kGraphFile)));
@@ -334,11 +378,19 @@ absl::Status Run() {
     LectureModel model = BuildLectureModel(b, absl::GetFlag(FLAGS_seed));
     NABLA_RETURN_IF_ERROR(b.status());
     NABLA_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer());
-    NABLA_ASSIGN_OR_RETURN(TrainStep step,
-                           optimizer->Minimize(model.loss, model.variables));
+    TrainStep step;
+    if (distributed) {
+      dist::DistributedOptions options;
+      options.bucket_bytes = absl::GetFlag(FLAGS_bucket_bytes);
+      options.overlap = absl::GetFlag(FLAGS_overlap);
+      dist::DistributedOptimizer wrapped(optimizer.get(), options);
+      NABLA_ASSIGN_OR_RETURN(step, wrapped.Minimize(model.loss, model.variables));
+    } else {
+      NABLA_ASSIGN_OR_RETURN(step, optimizer->Minimize(model.loss, model.variables));
+    }
     scope = step.scope;
     NABLA_ASSIGN_OR_RETURN(Graph graph, b.Build());
-    if (!save_dir.empty()) {
+    if (!save_dir.empty() && IsLead()) {
       NABLA_RETURN_IF_ERROR(MakeDirectories(save_dir));
       NABLA_RETURN_IF_ERROR(SaveGraph(graph, absl::StrCat(save_dir, "/", kGraphFile)));
     }
@@ -361,6 +413,20 @@ absl::Status Run() {
           metadata, CheckResumedRun(trainer->metadata(), resume, data_dir));
     }
   }
+  if (distributed) {
+    // Every rank must hold the same graph and state; then rank 0's
+    // variables become everyone's, and each rank takes its shard.
+    NABLA_RETURN_IF_ERROR(dist::Synchronize(
+        session.get(), {static_cast<uint64_t>(trainer->epoch()),
+                        static_cast<uint64_t>(trainer->step())}));
+    NABLA_RETURN_IF_ERROR(trainer->SetSharding(dist::WorldSharding()));
+    std::printf("data-parallel over %d ranks: %lld examples per rank per "
+                "step\n",
+                dist::World::Get()->size(),
+                static_cast<long long>(absl::GetFlag(FLAGS_batch_size) /
+                                       dist::World::Get()->size()));
+    dist::World::Get()->ResetStats();
+  }
 
   absl::Time start = absl::Now();
   History history;
@@ -372,7 +438,8 @@ absl::Status Run() {
     // Keras validates in batches of the training batch size; so do we, and
     // the evaluation plan then needs no more memory than the training one.
     options.validation_batch_size = options.batch_size;
-    if (!save_dir.empty()) {
+    if (!IsLead()) options.verbosity = Verbosity::kSilent;
+    if (!save_dir.empty() && IsLead()) {
       NABLA_RETURN_IF_ERROR(MakeDirectories(save_dir));
       options.callbacks.push_back(SaveCheckpointEachEpoch(
           absl::StrCat(save_dir, "/", kCheckpointFile), 1, metadata));
@@ -396,7 +463,19 @@ absl::Status Run() {
                 history.size() * train_set.inputs.shape()[0] / train_seconds,
                 NumThreads(), PeakRssMb());
   }
-  if (!absl::GetFlag(FLAGS_metrics_out).empty()) {
+  if (distributed && history.size() > 0) {
+    dist::CollectiveStats stats = dist::World::Get()->stats();
+    std::printf("communication: %lld collectives, %.0f MB per rank, %.2f s in "
+                "flight, %.2f s of it waited for (%.0f%% hidden behind "
+                "computation)\n",
+                static_cast<long long>(stats.collectives), stats.bytes / 1e6,
+                stats.busy_seconds, stats.blocked_seconds,
+                stats.busy_seconds > 0
+                    ? 100 * std::max(0.0, 1 - stats.blocked_seconds /
+                                                  stats.busy_seconds)
+                    : 0.0);
+  }
+  if (!absl::GetFlag(FLAGS_metrics_out).empty() && IsLead()) {
     NABLA_RETURN_IF_ERROR(WriteMetrics(UserPath(absl::GetFlag(FLAGS_metrics_out)),
                                        history, result, seconds));
   }
@@ -411,10 +490,25 @@ int main(int argc, char** argv) {
       "Trains the lecture's CNN on MNIST. See examples/mnist.cc for examples.");
   nabla::RecordFlagsGiven(argc, argv);
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_distributed)) {
+    nabla::dist::WorldOptions options;
+    options.timeout = absl::Seconds(absl::GetFlag(FLAGS_collective_timeout));
+    options.fixed_order = absl::GetFlag(FLAGS_fixed_order);
+    auto world = nabla::dist::World::Init(&argc, &argv, options);
+    if (!world.ok()) {
+      std::fprintf(stderr, "mnist: %s\n", std::string(world.status().message()).c_str());
+      return 1;
+    }
+  }
   absl::Status status = nabla::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "mnist: %s\n", std::string(status.message()).c_str());
-    return 1;
+    // An error on this rank alone would leave the others waiting for it.
+    if (nabla::dist::World::Get() != nullptr &&
+        !nabla::dist::FailedOnEveryRank(status)) {
+      nabla::dist::World::Abort("ending the job after this rank's error");
+    }
   }
-  return 0;
+  nabla::dist::World::Shutdown();
+  return status.ok() ? 0 : 1;
 }

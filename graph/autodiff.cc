@@ -18,10 +18,20 @@ Output SumAll(GraphBuilder* b, const std::vector<Output>& terms,
   return total;
 }
 
+absl::StatusOr<std::vector<Output>> GradientsImpl(
+    absl::Span<const Output> ys, absl::Span<const Output> grad_ys,
+    absl::Span<const Output> wrt, const GradientReadyFn& on_ready);
+
 }  // namespace
 
 absl::StatusOr<std::vector<Output>> Gradients(Output loss,
                                               absl::Span<const Output> wrt) {
+  return Gradients(loss, wrt, nullptr);
+}
+
+absl::StatusOr<std::vector<Output>> Gradients(Output loss,
+                                              absl::Span<const Output> wrt,
+                                              const GradientReadyFn& on_ready) {
   if (!loss.valid()) {
     return absl::InvalidArgumentError("Gradients: the loss is not a valid value");
   }
@@ -35,12 +45,20 @@ absl::StatusOr<std::vector<Output>> Gradients(Output loss,
   Output ones = b->Scalar(
       1.0f, b->UniqueName(absl::StrCat(
                 b->graph().node(loss.ref().node).name, "_grad/ones")));
-  return Gradients({loss}, {ones}, wrt);
+  return GradientsImpl({loss}, {ones}, wrt, on_ready);
 }
 
 absl::StatusOr<std::vector<Output>> Gradients(absl::Span<const Output> ys,
                                               absl::Span<const Output> grad_ys,
                                               absl::Span<const Output> wrt) {
+  return GradientsImpl(ys, grad_ys, wrt, nullptr);
+}
+
+namespace {
+
+absl::StatusOr<std::vector<Output>> GradientsImpl(
+    absl::Span<const Output> ys, absl::Span<const Output> grad_ys,
+    absl::Span<const Output> wrt, const GradientReadyFn& on_ready) {
   if (ys.empty() || ys.size() != grad_ys.size()) {
     return absl::InvalidArgumentError(
         "Gradients: give one initial gradient for each of at least one value");
@@ -90,6 +108,13 @@ absl::StatusOr<std::vector<Output>> Gradients(absl::Span<const Output> ys,
     for (NodeOutput in : b->graph().node(id).inputs) to_loss[in.node] = true;
   }
 
+  // Where each value of `wrt` sits in it, for on_ready.
+  absl::flat_hash_map<NodeOutput, std::vector<int>> wrt_index;
+  for (int i = 0; i < static_cast<int>(wrt.size()); ++i) {
+    wrt_index[wrt[i].ref()].push_back(i);
+  }
+  std::vector<bool> reported(wrt.size(), false);
+
   absl::flat_hash_map<NodeOutput, std::vector<Output>> pending;
   for (size_t i = 0; i < ys.size(); ++i) {
     pending[ys[i].ref()].push_back(grad_ys[i]);
@@ -111,6 +136,16 @@ absl::StatusOr<std::vector<Output>> Gradients(absl::Span<const Output> ys,
       it->second = {sum};
       dys.push_back(sum);
       any_dy = true;
+      // Every consumer comes later in the graph and has been visited, so
+      // this sum is the value's whole gradient.
+      auto at = wrt_index.find(NodeOutput{id, k});
+      if (on_ready && at != wrt_index.end()) {
+        for (int i : at->second) {
+          reported[i] = true;
+          NABLA_RETURN_IF_ERROR(on_ready(i, sum));
+        }
+        NABLA_RETURN_IF_ERROR(b->status());
+      }
     }
     if (!any_dy || node.inputs.empty() || node.schema->not_differentiable()) {
       continue;
@@ -170,7 +205,12 @@ absl::StatusOr<std::vector<Output>> Gradients(absl::Span<const Output> ys,
     }
   }
   NABLA_RETURN_IF_ERROR(b->status());
+  for (int i = 0; on_ready && i < static_cast<int>(wrt.size()); ++i) {
+    if (!reported[i]) NABLA_RETURN_IF_ERROR(on_ready(i, grads[i]));
+  }
+  NABLA_RETURN_IF_ERROR(b->status());
   return grads;
 }
 
+}  // namespace
 }  // namespace nabla

@@ -17,8 +17,10 @@
 #ifndef NABLA_GRAPH_AUTODIFF_H_
 #define NABLA_GRAPH_AUTODIFF_H_
 
+#include <functional>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "graph/builder.h"
@@ -38,6 +40,23 @@ absl::StatusOr<std::vector<Output>> Gradients(Output loss,
 absl::StatusOr<std::vector<Output>> Gradients(absl::Span<const Output> ys,
                                               absl::Span<const Output> grad_ys,
                                               absl::Span<const Output> wrt);
+
+// GradientReadyFn is told of each gradient as soon as it is complete:
+// `index` into `wrt` and the gradient itself. During the reverse sweep that
+// is when the sweep reaches wrt[index], before the gradients of anything
+// earlier in the graph are built; values with no path to the loss are
+// reported at the end. Nodes the callback adds therefore come before those
+// gradients in the graph, and the executor, which runs ready nodes in graph
+// order, runs them as soon as their inputs exist: dist/ starts reducing a
+// layer's gradients this way while earlier layers are still differentiated
+// (PyTorch's DDP hooks autograd the same way). An error stops Gradients.
+using GradientReadyFn =
+    std::function<absl::Status(int index, const Output& gradient)>;
+
+// Gradients(loss, wrt) that calls `on_ready` for every wrt[i] as above.
+absl::StatusOr<std::vector<Output>> Gradients(Output loss,
+                                              absl::Span<const Output> wrt,
+                                              const GradientReadyFn& on_ready);
 
 }  // namespace nabla
 

@@ -221,10 +221,18 @@ absl::StatusOr<History> Trainer::Fit(const Dataset& train,
   const int64_t full_batches = n / batch;
   const int64_t remainder = n % batch;
   const int64_t steps = full_batches + (remainder > 0 ? 1 : 0);
-  NABLA_ASSIGN_OR_RETURN(Compiled * full, Prepare(true, train, batch));
+  // With several processes each runs its share of every (global) batch.
+  const int64_t procs = sharding_.size;
+  if (batch % procs != 0 || remainder % procs != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a batch of ", batch, " (and the epoch's last batch of ", remainder,
+        " of ", n, " examples) must split evenly between ", procs,
+        " processes; change the batch size or the number of examples"));
+  }
+  NABLA_ASSIGN_OR_RETURN(Compiled * full, Prepare(true, train, batch / procs));
   Compiled* partial = nullptr;
   if (remainder > 0) {
-    NABLA_ASSIGN_OR_RETURN(partial, Prepare(true, train, remainder));
+    NABLA_ASSIGN_OR_RETURN(partial, Prepare(true, train, remainder / procs));
   }
   order_.resize(n);
 
@@ -239,14 +247,24 @@ absl::StatusOr<History> Trainer::Fit(const Dataset& train,
     double loss_sum = 0, accuracy_sum = 0;
     for (int64_t s = 0; s < steps; ++s) {
       Compiled& compiled = s < full_batches ? *full : *partial;
-      NABLA_RETURN_IF_ERROR(RunBatch(compiled, train, &order_[s * batch],
+      const int64_t shard = compiled.inputs.shape()[0];
+      NABLA_RETURN_IF_ERROR(RunBatch(compiled, train,
+                                     &order_[s * batch + sharding_.rank * shard],
                                      &loss_sum, &accuracy_sum));
       ++step_;
       const int64_t seen = std::min(n, (s + 1) * batch);
-      progress.Update(s + 1, seen, loss_sum / seen,
+      // The running means are this process's; the epoch's logs are the
+      // whole job's.
+      progress.Update(s + 1, seen, loss_sum / (seen / procs),
                       HasAccuracy(model_)
-                          ? std::optional<double>(accuracy_sum / seen)
+                          ? std::optional<double>(accuracy_sum / (seen / procs))
                           : std::nullopt);
+    }
+    if (procs > 1) {
+      double sums[2] = {loss_sum, accuracy_sum};
+      sharding_.sum(absl::MakeSpan(sums));
+      loss_sum = sums[0];
+      accuracy_sum = sums[1];
     }
 
     EpochLogs logs;
@@ -294,32 +312,57 @@ absl::StatusOr<EvalResult> Trainer::Evaluate(const Dataset& data,
         absl::StrCat("batch_size must be positive, got ", batch_size));
   }
   NABLA_RETURN_IF_ERROR(CheckDataset(data, "evaluation data"));
-  const int64_t n = data.inputs.shape()[0];
-  const int64_t batch = std::min(batch_size, n);
-  const int64_t full_batches = n / batch;
-  const int64_t remainder = n % batch;
-  NABLA_ASSIGN_OR_RETURN(Compiled * full, Prepare(false, data, batch));
-  Compiled* partial = nullptr;
-  if (remainder > 0) {
-    NABLA_ASSIGN_OR_RETURN(partial, Prepare(false, data, remainder));
-  }
-  // In order: batches read their row indices from an identity array.
-  if (static_cast<int64_t>(identity_.size()) < n) {
-    identity_.resize(n);
-    std::iota(identity_.begin(), identity_.end(), int64_t{0});
-  }
-
+  const int64_t total = data.inputs.shape()[0];
+  // This process's contiguous share of the examples.
+  const int64_t first = total * sharding_.rank / sharding_.size;
+  const int64_t n = total * (sharding_.rank + 1) / sharding_.size - first;
   double loss_sum = 0, accuracy_sum = 0;
-  for (int64_t s = 0; s * batch < n; ++s) {
-    Compiled& compiled = s < full_batches ? *full : *partial;
-    NABLA_RETURN_IF_ERROR(RunBatch(compiled, data, &identity_[s * batch],
-                                   &loss_sum, &accuracy_sum));
+  if (n > 0) {
+    const int64_t batch = std::min(batch_size, n);
+    const int64_t full_batches = n / batch;
+    const int64_t remainder = n % batch;
+    NABLA_ASSIGN_OR_RETURN(Compiled * full, Prepare(false, data, batch));
+    Compiled* partial = nullptr;
+    if (remainder > 0) {
+      NABLA_ASSIGN_OR_RETURN(partial, Prepare(false, data, remainder));
+    }
+    // In order: batches read their row indices from an identity array.
+    if (static_cast<int64_t>(identity_.size()) < total) {
+      identity_.resize(total);
+      std::iota(identity_.begin(), identity_.end(), int64_t{0});
+    }
+    for (int64_t s = 0; s * batch < n; ++s) {
+      Compiled& compiled = s < full_batches ? *full : *partial;
+      NABLA_RETURN_IF_ERROR(RunBatch(compiled, data,
+                                     &identity_[first + s * batch], &loss_sum,
+                                     &accuracy_sum));
+    }
+  }
+  if (sharding_.size > 1) {
+    double sums[2] = {loss_sum, accuracy_sum};
+    sharding_.sum(absl::MakeSpan(sums));
+    loss_sum = sums[0];
+    accuracy_sum = sums[1];
   }
   EvalResult result;
-  result.examples = n;
-  result.loss = loss_sum / n;
-  if (HasAccuracy(model_)) result.accuracy = accuracy_sum / n;
+  result.examples = total;
+  result.loss = loss_sum / total;
+  if (HasAccuracy(model_)) result.accuracy = accuracy_sum / total;
   return result;
+}
+
+absl::Status Trainer::SetSharding(Sharding sharding) {
+  if (sharding.size < 1 || sharding.rank < 0 || sharding.rank >= sharding.size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sharding: rank ", sharding.rank, " of ", sharding.size,
+        " processes is out of range"));
+  }
+  if (sharding.size > 1 && !sharding.sum) {
+    return absl::InvalidArgumentError(
+        "sharding over several processes needs a sum across them");
+  }
+  sharding_ = std::move(sharding);
+  return absl::OkStatus();
 }
 
 std::string Trainer::rng_state() const {

@@ -47,6 +47,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/tensor.h"
 #include "graph/session.h"
 #include "train/progress.h"
@@ -71,6 +72,20 @@ struct ModelSpec {
   NodeOutput accuracy;
   // What one training step runs, e.g. TrainStep::targets().
   std::vector<NodeOutput> train_targets;
+};
+
+// Sharding splits every batch between the processes of a data-parallel job
+// (dist::WorldSharding in dist/data_parallel.h makes one from the MPI
+// world). Every process draws the same shuffle; process `rank` of `size`
+// runs rows [rank * b / size, (rank + 1) * b / size) of each global batch
+// of b rows, so b (and the epoch's last, partial batch) must split evenly.
+// Evaluation runs a contiguous 1/size of the data on each process. `sum`
+// adds values element-wise across the processes, so that epoch logs and
+// evaluation results are the whole job's. The default is one process.
+struct Sharding {
+  int rank = 0;
+  int size = 1;
+  std::function<void(absl::Span<double>)> sum;
 };
 
 class Trainer;
@@ -159,6 +174,11 @@ class Trainer {
   const std::map<std::string, std::string>& metadata() const {
     return metadata_;
   }
+  // SetSharding makes this trainer one of `sharding.size` processes that
+  // train together. InvalidArgument for a rank out of range or several
+  // processes without `sum`.
+  absl::Status SetSharding(Sharding sharding);
+  const Sharding& sharding() const { return sharding_; }
 
   // session() is the session trained; model() what it was told to drive.
   Session* session() const { return session_; }
@@ -194,6 +214,7 @@ class Trainer {
 
   Session* session_;
   ModelSpec model_;
+  Sharding sharding_;
   std::mt19937_64 rng_;
   int64_t epoch_ = 0;
   int64_t step_ = 0;
