@@ -99,6 +99,9 @@ absl::Status Run() {
   const std::string host = absl::GetFlag(FLAGS_host);
   NABLA_ASSIGN_OR_RETURN(int port, server->Bind(host, absl::GetFlag(FLAGS_port)));
 
+  // A client that hangs up mid-answer must cost one failed write, not the
+  // process.
+  signal(SIGPIPE, SIG_IGN);
   // SIGINT and SIGTERM are blocked in every thread (the mask is inherited)
   // and taken by this one, which stops the server outside signal context.
   sigset_t stop_signals;

@@ -1,6 +1,8 @@
 #include "examples/demo/activation_curves.h"
 
+#include <algorithm>
 #include <cmath>
+#include <new>
 #include <cstring>
 #include <utility>
 
@@ -32,6 +34,16 @@ std::vector<float> Linspace(double from, double to) {
     x[i] = static_cast<float>(from + (to - from) * i / (kCurvePoints - 1));
   }
   return x;
+}
+
+// An f32 tensor of zeros, or ResourceExhausted: Tensor's constructor
+// throws when memory runs out, and nothing may throw out of here.
+absl::StatusOr<Tensor> Zeros(const Shape& shape) {
+  try {
+    return Tensor(DType::kF32, shape);
+  } catch (const std::bad_alloc& e) {
+    return absl::ResourceExhaustedError(e.what());
+  }
 }
 
 std::vector<float> ToVector(const Tensor& t) {
@@ -96,16 +108,16 @@ absl::StatusOr<std::unique_ptr<ActivationCurves>> ActivationCurves::Create() {
   // Jacobian's first row d p0 / d z_j.
   Output z = b.Placeholder("z", {kCurvePoints, 3});
   Output p = nabla::Softmax(z, -1, "softmax");
-  NABLA_ASSIGN_OR_RETURN(Tensor first_row, Tensor::FromVector<float>({3}, {1, 0, 0}));
-  Output first = b.Constant(first_row, "first");
+  NABLA_ASSIGN_OR_RETURN(Tensor mask, Tensor::FromVector<float>({3}, {1, 0, 0}));
+  Output first = b.Constant(mask, "first");
   NABLA_ASSIGN_OR_RETURN(std::vector<Output> dp0,
                          Gradients(Sum(Mul(p, first), {}, false, "p0"), {z}));
 
   // One probability of the true class (label 1) per run: the loss reduces
   // to a scalar, and one run per point gives -log(p) itself.
   Output prob = b.Placeholder("p", {1});
-  NABLA_ASSIGN_OR_RETURN(Tensor true_class, Tensor::FromVector<float>({1}, {1}));
-  Output label = b.Constant(true_class, "label");
+  NABLA_ASSIGN_OR_RETURN(Tensor one, Tensor::FromVector<float>({1}, {1}));
+  Output label = b.Constant(one, "label");
   Output bce = BinaryCrossEntropy(prob, label, Reduction::kSum, "bce");
   NABLA_ASSIGN_OR_RETURN(std::vector<Output> dbce, Gradients(bce, {prob}));
 
@@ -125,6 +137,10 @@ absl::StatusOr<std::unique_ptr<ActivationCurves>> ActivationCurves::Create() {
   NABLA_ASSIGN_OR_RETURN(
       result->cross_entropy_,
       session.Compile({{prob, Shape({1})}}, {bce.ref(), dbce[0].ref()}));
+  // The fed tensors, reused by every query.
+  NABLA_ASSIGN_OR_RETURN(result->x_feed_, Zeros(Shape({kCurvePoints})));
+  NABLA_ASSIGN_OR_RETURN(result->z_feed_, Zeros(Shape({kCurvePoints, 3})));
+  NABLA_ASSIGN_OR_RETURN(result->p_feed_, Zeros(Shape({1})));
   return result;
 }
 
@@ -145,9 +161,8 @@ absl::StatusOr<Curve> ActivationCurves::Activation(absl::string_view name,
   }
   Curve curve;
   curve.x = Linspace(range.from, range.to);
-  NABLA_ASSIGN_OR_RETURN(Tensor feed,
-                         Tensor::FromVector<float>(Shape({kCurvePoints}), curve.x));
-  NABLA_RETURN_IF_ERROR(it->second->Run({feed}, &fetched_));
+  std::copy(curve.x.begin(), curve.x.end(), x_feed_.data<float>());
+  NABLA_RETURN_IF_ERROR(it->second->Run({x_feed_}, &fetched_));
   curve.y = ToVector(fetched_[0]);
   curve.dy = ToVector(fetched_[1]);
   return curve;
@@ -164,14 +179,13 @@ absl::StatusOr<SoftmaxCurves> ActivationCurves::Softmax(const CurveRange& range,
   }
   SoftmaxCurves curves;
   curves.x = Linspace(range.from, range.to);
-  Tensor feed(DType::kF32, Shape({kCurvePoints, 3}));
-  float* logits = feed.data<float>();
+  float* logits = z_feed_.data<float>();
   for (int i = 0; i < kCurvePoints; ++i) {
     logits[3 * i] = curves.x[i];
     logits[3 * i + 1] = z1;
     logits[3 * i + 2] = z2;
   }
-  NABLA_RETURN_IF_ERROR(softmax_->Run({feed}, &fetched_));
+  NABLA_RETURN_IF_ERROR(softmax_->Run({z_feed_}, &fetched_));
   const float* p = fetched_[0].data<float>();
   const float* dp0 = fetched_[1].data<float>();
   for (int j = 0; j < 3; ++j) {
@@ -203,11 +217,8 @@ absl::StatusOr<std::array<float, 2>> ActivationCurves::CrossEntropyAt(float p) {
     return absl::InvalidArgumentError(
         absl::StrCat("a probability must be from 0 to 1, not ", p));
   }
-  if (cross_entropy_feed_.empty()) {
-    cross_entropy_feed_ = Tensor(DType::kF32, Shape({1}));
-  }
-  cross_entropy_feed_.data<float>()[0] = p;
-  NABLA_RETURN_IF_ERROR(cross_entropy_->Run({cross_entropy_feed_}, &fetched_));
+  p_feed_.data<float>()[0] = p;
+  NABLA_RETURN_IF_ERROR(cross_entropy_->Run({p_feed_}, &fetched_));
   return std::array<float, 2>{fetched_[0].data<float>()[0],
                               fetched_[1].data<float>()[0]};
 }

@@ -107,7 +107,7 @@ class ActivationCurves {
   // Compiled for one probability: the loss is a scalar, so each point of
   // the curve is its own run.
   Plan* cross_entropy_ = nullptr;
-  Tensor cross_entropy_feed_;
+  Tensor x_feed_, z_feed_, p_feed_;
   std::vector<Tensor> fetched_;
 };
 

@@ -27,6 +27,21 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
+// Opens a connection to the server on 127.0.0.1.
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 &&
+      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 class DemoApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -337,13 +352,8 @@ TEST_F(DemoApiTest, BodiesOverTheLimitAre413) {
   // A client that declares 50 MB and sends none of it: the answer comes
   // from the header alone, once the server's read timeout (5 s) ends its
   // wait for the body; the worker is not held any longer.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int fd = Connect(server_->port());
   ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(server_->port());
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
   const std::string head = absl::StrCat(
       "POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
       "Content-Type: image/png\r\nContent-Length: ",
@@ -401,6 +411,27 @@ TEST_F(DemoApiTest, ServesThePageFromTheRepository) {
   httplib::Result escape = client.Get("/../BUILD.bazel");
   ASSERT_TRUE(escape);
   EXPECT_GE(escape->status, 400);
+}
+
+TEST_F(DemoApiTest, ClientsThatHangUpEarlyCostNothing) {
+  const std::string png = ReadTestFile("tests/demo/testdata/seven_canvas.png");
+  const std::string request = absl::StrCat(
+      "POST /api/predict?explain=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: image/png\r\nContent-Length: ", png.size(), "\r\n\r\n", png);
+  for (int n = 0; n < 20; ++n) {
+    int fd = Connect(server_->port());
+    ASSERT_GE(fd, 0);
+    // Half the request, or all of it and gone before the ~130 kB answer
+    // (a reset, not a polite close, so that the server's writes fail).
+    const size_t length = n % 2 ? request.size() : request.size() / 2;
+    ASSERT_EQ(send(fd, request.data(), length, MSG_NOSIGNAL),
+              static_cast<ssize_t>(length));
+    linger reset{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    close(fd);
+  }
+  ASSERT_TRUE(server_->Running());
+  EXPECT_EQ(PostImage("/api/predict", png, 200)["digit"], 7);
 }
 
 // Last in the file, so run after the bad requests: the server still

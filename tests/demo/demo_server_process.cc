@@ -21,6 +21,7 @@ namespace testing {
 namespace {
 
 std::string Runfile(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
   if (const char* root = std::getenv("TEST_SRCDIR")) {
     return absl::StrCat(root, "/nabla/", path);
   }

@@ -48,7 +48,8 @@ class DemoServerProcess {
   std::string log_path_;
 };
 
-// ReadTestFile returns the bytes of `path`, relative to the runfiles root.
+// ReadTestFile returns the bytes of `path` (relative paths are relative to
+// the runfiles root), or nothing if it cannot be read.
 std::string ReadTestFile(const std::string& path);
 
 }  // namespace testing

@@ -71,6 +71,7 @@ function fmt(v, digits = 3) {
 
 const state = {
   model: null,          // /api/model: filters [32,1,5,5], bias [32]
+  canExplain: true,     // false once /api/model says the model has no conv1
   prediction: null,     // the last /api/predict answer, decoded
   channel: 0,           // the feature map the detail view shows
   pixel: { i: 10, j: 10 },  // the conv1 output pixel it explains
@@ -191,7 +192,9 @@ async function sendPrediction() {
   const seen = revision;
   try {
     const blob = await new Promise((resolve) => pad.toBlob(resolve, 'image/png'));
-    const response = await fetch('api/predict?explain=1', {
+    // A model without the lecture model's conv1 still predicts.
+    const url = state.canExplain ? 'api/predict?explain=1' : 'api/predict';
+    const response = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'image/png' },
       body: blob,
@@ -263,8 +266,8 @@ function showPrediction(answer) {
     digit: answer.digit,
     probabilities: answer.probabilities,
     input: Float32Array.from(answer.input, (v) => v / 255),
-    conv1: decodeTensor(answer.conv1),
-    pool1: decodeTensor(answer.pool1),
+    conv1: answer.conv1 ? decodeTensor(answer.conv1) : new Float32Array(32 * 576),
+    pool1: answer.pool1 ? decodeTensor(answer.pool1) : new Float32Array(32 * 144),
     timing: answer.timing_ms,
   };
   state.prediction = prediction;
@@ -276,8 +279,8 @@ function showPrediction(answer) {
   $('confidence').textContent = `${(100 * p).toFixed(1)}% sure`;
   const t = prediction.timing;
   $('timing').textContent =
-      `nabla: ${t.total.toFixed(2)} ms (prepare ${t.prepare.toFixed(2)}, ` +
-      `predict ${t.predict.toFixed(2)}, explain ${t.explain.toFixed(2)})`;
+      `nabla: ${t.total.toFixed(2)} ms (prepare ${t.prepare.toFixed(2)}, predict ${t.predict.toFixed(2)}` +
+      (t.explain != null ? `, explain ${t.explain.toFixed(2)})` : ')');
   for (const li of $('bars').children) {
     const d = Number(li.dataset.digit);
     const q = prediction.probabilities[d];
@@ -825,6 +828,7 @@ async function loadModel() {
     const response = await fetch('api/model');
     const body = await response.json();
     if (!body.explain) {
+      state.canExplain = false;
       $('sum').textContent = 'This model has no lecture-model conv1 to explain: ' + body.explain_error;
       return;
     }
