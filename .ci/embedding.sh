@@ -15,7 +15,8 @@
 #                    as a local_repository, run, all ops registered
 set -uo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
+# Byte order, as std::sort gives the registered_ops listing.
+export LC_ALL=C
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
