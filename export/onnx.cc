@@ -1,19 +1,17 @@
 // ONNX export. Each nabla op with an ONNX counterpart has one converter
-// function below, found through kConverters; the exporter emits the needed
+// function below, found through Converters(); the exporter emits the needed
 // nodes in the graph's (topological) order and names every ONNX value as
 // nabla does ("node", or "node:index"), so that a model's outputs keep their
 // nabla names.
 
 #include "export/onnx.h"
 
-#include <cmath>
-#include <cstring>
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "core/file.h"
 #include "core/status.h"
 #include "graph/graph_def.h"

@@ -48,7 +48,7 @@
 namespace nabla {
 
 // kOnnxMinOpset and kOnnxMaxOpset bound the opsets ExportOnnx writes: 13 is
-// the first with today's Softmax, ReduceSum and Split semantics, 17 the last
+// the first with one-axis Softmax and ReduceSum's axes input, 17 the last
 // that ONNX 1.12's checker knows.
 inline constexpr int64_t kOnnxMinOpset = 13;
 inline constexpr int64_t kOnnxMaxOpset = 17;

@@ -34,7 +34,19 @@ if [[ ! -f install/public_headers.txt || ! -f install/libnabla.so ]]; then
   exit 1
 fi
 
-libs=$(cat install/libnabla.linkflags)
+# The system libraries libnabla.so links. A user's program needs on its own
+# link line those the public headers call into (Abseil, Protobuf, oneDNN);
+# the rest (image codecs, zlib, OpenMP) only libnabla.so itself uses.
+libs=
+libs_private=
+for flag in $(cat install/libnabla.linkflags); do
+  case $flag in
+    -labsl_* | -lprotobuf | -ldnnl | -lpthread) libs+=" $flag" ;;
+    *) libs_private+=" $flag" ;;
+  esac
+done
+libs=${libs# }
+libs_private=${libs_private# }
 # CMake takes the same flags as a list.
 libs_cmake=${libs// /;}
 
@@ -45,6 +57,7 @@ done < install/public_headers.txt
 install -D -m 0755 install/libnabla.so "$prefix/lib/libnabla.so"
 mkdir -p "$prefix/lib/pkgconfig" "$prefix/lib/cmake/nabla"
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$VERSION|" -e "s|@LIBS@|$libs|" \
+  -e "s|@LIBS_PRIVATE@|$libs_private|" \
   install/nabla.pc.in > "$prefix/lib/pkgconfig/nabla.pc"
 sed -e "s|@VERSION@|$VERSION|" -e "s|@LIBS_CMAKE@|$libs_cmake|" \
   install/nablaConfig.cmake.in > "$prefix/lib/cmake/nabla/nablaConfig.cmake"

@@ -17,6 +17,7 @@ const Command& DotCommand();
 const Command& ConvertCommand();
 const Command& OpsCommand();
 const Command& RunCommand();
+const Command& ExportOnnxCommand();
 
 // ModelFromFlag is the model folder or GraphDef file --model names,
 // resolved with UserPath, or the shipped lecture model when it is empty.

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       nabla::ConvertCommand(),
       nabla::OpsCommand(),
       nabla::RunCommand(),
+      nabla::ExportOnnxCommand(),
   };
   return nabla::RunCommandLine(commands, argc, argv);
 }

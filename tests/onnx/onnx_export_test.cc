@@ -104,7 +104,9 @@ void ExpectOnnxMatchesNabla(GraphBuilder& b, const std::vector<Output>& outputs,
       ASSERT_EQ(actual[i].shape(), expected[i].shape());
       double diff = MaxScaledDifference(expected[i], actual[i]);
       EXPECT_LE(diff, kTolerance);
-      if (expected[i].dtype() != DType::kF32) EXPECT_EQ(diff, 0);
+      if (expected[i].dtype() != DType::kF32) {
+        EXPECT_EQ(diff, 0);  // integers exactly
+      }
     }
   }
 }
@@ -156,6 +158,20 @@ TEST(OnnxConvTest, ExplicitPaddingAndDilation) {
   Output y = Conv2D(x, RandomVariable(b, "w", {3, 2, 3, 3}, 5),
                     RandomVariable(b, "bias", {3}, 6), options, "conv");
   ExpectOnnxMatchesNabla(b, {y}, TwoBatches(x, 30));
+}
+
+TEST(OnnxConvTest, SameWithUnknownImageSizeBecomesAutoPad) {
+  GraphBuilder b;
+  Output x = b.Placeholder("x", {kUnknownDim, 2, kUnknownDim, kUnknownDim});
+  Conv2DOptions options;
+  options.padding = "same";
+  options.strides = {2, 1};
+  Output y = Conv2D(x, RandomVariable(b, "w", {3, 2, 4, 3}, 7), Output(), options, "conv");
+  // Odd and even sizes: SAME_UPPER puts the odd pixel of padding after, as
+  // nabla does.
+  std::vector<Feeds> feeds = {{{x, RandomTensor(Shape({2, 2, 7, 6}), 31)}},
+                              {{x, RandomTensor(Shape({1, 2, 10, 9}), 32)}}};
+  ExpectOnnxMatchesNabla(b, {y}, feeds);
 }
 
 TEST(OnnxPoolTest, MaxPoolValidAndSame) {
