@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tools/cli.h"
 
@@ -22,6 +23,10 @@ const Command& ExportOnnxCommand();
 // ModelFromFlag is the model folder or GraphDef file --model names,
 // resolved with UserPath, or the shipped lecture model when it is empty.
 absl::StatusOr<std::string> ModelFromFlag();
+
+// ApplyThreadsFlag sets the thread count --threads asks for; a usage error
+// for a negative count.
+absl::Status ApplyThreadsFlag();
 
 }  // namespace nabla
 

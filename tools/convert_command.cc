@@ -3,11 +3,6 @@
 // graph) and written as it was read: no attribute is added or dropped, so
 // text -> binary -> text gives back the same bytes.
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/file.h"
@@ -20,10 +15,6 @@
 
 namespace nabla {
 namespace {
-
-// Larger GraphDefs than this are refused before they are read. Weights live
-// in checkpoints, so real graphs are kilobytes.
-constexpr int64_t kMaxGraphBytes = int64_t{256} << 20;
 
 // The format `path`'s extension names.
 absl::StatusOr<GraphFormat> FormatOf(const std::string& path) {
@@ -49,20 +40,8 @@ class FirstError : public google::protobuf::io::ErrorCollector {
 
 absl::StatusOr<proto::GraphDef> ReadGraphDef(const std::string& path,
                                              GraphFormat format) {
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
-  }
-  if (!S_ISREG(info.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a regular file"));
-  }
-  if (info.st_size > kMaxGraphBytes) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("'", path, "' has ", info.st_size,
-                     " bytes, more than a GraphDef may (", kMaxGraphBytes, ")"));
-  }
-  NABLA_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  // Regular files only, no larger than graphs may be.
+  NABLA_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, kDefaultMaxGraphFileBytes));
   proto::GraphDef def;
   if (format == GraphFormat::kText) {
     google::protobuf::TextFormat::Parser parser;

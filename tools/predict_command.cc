@@ -8,6 +8,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "core/status.h"
 #include "infer/digit_classifier.h"
@@ -33,14 +34,27 @@ struct ImageResult {
   std::string error;
 };
 
+// A probability as a percentage that tells confident answers apart:
+// "97.31%", "99.9986%" rather than "100.00%", and "0.0021%" or "3.1e-07%"
+// rather than "0.00%".
+std::string Percent(float probability) {
+  const double percent = 100.0 * probability;
+  if (percent < 1) return absl::StrFormat("%.2g%%", percent);
+  for (int decimals = 2; decimals <= 6; ++decimals) {
+    std::string text = absl::StrFormat("%.*f", decimals, percent);
+    if (!absl::StartsWith(text, "100")) return text + "%";
+  }
+  return "100%";
+}
+
 std::string TextLine(const ImageResult& result) {
   const DigitPrediction& p = *result.prediction;
-  std::string line = absl::StrFormat("%s: %d (%.2f%%)", result.file, p.digit,
-                                     100 * p.probabilities[p.digit]);
+  std::string line = absl::StrCat(result.file, ": ", p.digit, " (",
+                                  Percent(p.probabilities[p.digit]), ")");
   for (int k = 1; k <= kRunnersUp; ++k) {
     int digit = p.ranking[k];
-    absl::StrAppendFormat(&line, "%s %d (%.2f%%)", k == 1 ? ", then" : ",", digit,
-                          100 * p.probabilities[digit]);
+    absl::StrAppend(&line, k == 1 ? ", then " : ", ", digit, " (",
+                    Percent(p.probabilities[digit]), ")");
   }
   return line;
 }
@@ -64,6 +78,7 @@ nlohmann::ordered_json JsonEntry(const ImageResult& result) {
 }
 
 absl::Status RunPredict(const Invocation& invocation) {
+  NABLA_RETURN_IF_ERROR(ApplyThreadsFlag());
   NABLA_ASSIGN_OR_RETURN(std::string model, ModelFromFlag());
   // A bare GraphDef loads with its initial weights: its answers would be
   // noise, given with confidence.
@@ -138,15 +153,15 @@ const Command& PredictCommand() {
   static const Command* const kCommand = new Command{
       "predict",
       "Recognise the handwritten digit in each image (PNG, JPEG, PGM)",
-      "predict [--model=DIR] [--json] IMAGE...",
+      "predict [--model=DIR] [--json] [--threads=N] IMAGE...",
       "Prepares each image as MNIST digits are (grey, ink light on dark, 20x20\n"
       "in a 28x28 frame, centred on its centre of mass), classifies them in one\n"
       "batch and prints, per image, the predicted digit with its probability\n"
       "and the next two:\n\n"
-      "  seven.png: 7 (99.93%), then 2 (0.04%), 1 (0.02%)\n\n"
+      "  seven.png: 7 (99.93%), then 2 (0.041%), 1 (0.0082%)\n\n"
       "An image that cannot be read is reported on stderr; the others are\n"
       "still classified, and the exit code is 1.",
-      {"model", "json"},
+      {"model", "json", "threads"},
       /*min_args=*/1,
       /*max_args=*/-1,
       RunPredict};

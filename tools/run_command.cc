@@ -67,6 +67,7 @@ absl::Status RunRun(const Invocation& invocation) {
   if (fetch_flags.empty()) return UsageError("give at least one --fetch=NAME");
   if (out_dir.empty()) return UsageError("give --out_dir=DIR for the fetched values");
 
+  NABLA_RETURN_IF_ERROR(ApplyThreadsFlag());
   NABLA_ASSIGN_OR_RETURN(std::string model_path, ModelFromFlag());
   NABLA_ASSIGN_OR_RETURN(SavedModel model, LoadSavedModel(model_path));
   const Graph& graph = model.session->graph();
@@ -125,7 +126,7 @@ const Command& RunCommand() {
       "computes the --fetch values and writes each to --out_dir as NAME.npy.\n\n"
       "  nabla run --model=/tmp/mnist --feed=images=digits.npy \\\n"
       "      --fetch=probabilities --fetch=conv1 --out_dir=/tmp/out",
-      {"model", "feed", "fetch", "out_dir"},
+      {"model", "feed", "fetch", "out_dir", "threads"},
       /*min_args=*/0,
       /*max_args=*/0,
       RunRun};

@@ -237,7 +237,7 @@ TEST(Usage, UnknownCommand) {
 TEST(Usage, EachCommandsHelpShowsItsOwnFlagsOnly) {
   Result predict = Nabla({"predict", "--help"});
   EXPECT_EQ(predict.code, 0);
-  EXPECT_THAT(predict.out, StartsWith("Usage: nabla predict [--model=DIR] [--json] IMAGE...\n"));
+  EXPECT_THAT(predict.out, StartsWith("Usage: nabla predict [--model=DIR] [--json] [--threads=N] IMAGE...\n"));
   EXPECT_THAT(predict.out, HasSubstr("  --model\n"));
   EXPECT_THAT(predict.out, HasSubstr("  --[no]json (default: false)\n"));
   EXPECT_THAT(predict.out, Not(HasSubstr("--training")));
@@ -271,6 +271,8 @@ TEST(Usage, FlagsOfOtherCommandsAndUnknownFlagsAreRefused) {
       {{"dot", "--training=maybe", "lecture.pbtxt"}, "bad value for --training"},
       {{"dot", "--notitle", "lecture.pbtxt"}, "unknown flag '--notitle'"},
       {{"predict", "--model"}, "flag --model needs a value"},
+      {{"predict", "--threads=two", "x.png"}, "bad value for --threads"},
+      {{"predict", "--threads=-1", "x.png"}, "--threads must be 0 (automatic) or positive"},
       {{"summary"}, "expected 1 argument, got 0"},
       {{"summary", "a", "b"}, "expected 1 argument, got 2"},
       {{"convert", "a.pb"}, "expected 2 arguments, got 1"},
@@ -449,6 +451,8 @@ TEST(Convert, BadInputs) {
                                {{"op: \"MaxPool2D\"", "op: \"MaxPool9D\""}}));
   WriteAll(dir + "/syntax.pbtxt", "node { name: \"x\" op: }\n");
   ASSERT_EQ(::system(absl::StrCat("mkdir -p ", ShellQuote(dir + "/folder.pb")).c_str()), 0);
+  // A FIFO with no writer: refused, not waited on.
+  ASSERT_EQ(::system(absl::StrCat("mkfifo ", ShellQuote(dir + "/fifo.pb")).c_str()), 0);
   struct Case {
     std::string in, out, message;
   };
@@ -456,7 +460,8 @@ TEST(Convert, BadInputs) {
            {"lecture.pbtxt", "out.onnx", "'out.onnx': unknown GraphDef extension"},
            {"lecture.txt", "out.pb", "'lecture.txt': unknown GraphDef extension"},
            {"missing.pbtxt", "out.pb", "cannot open 'missing.pbtxt'"},
-           {"folder.pb", "out.pbtxt", "'folder.pb' is not a regular file"},
+           {"folder.pb", "out.pbtxt", "'folder.pb' is a directory, not a regular file"},
+           {"fifo.pb", "out.pbtxt", "'fifo.pb' is a FIFO"},
            {"truncated.pb", "out.pbtxt", "'truncated.pb' is not a binary GraphDef"},
            {"binary.pbtxt", "out.pb", "'binary.pbtxt' is not a text GraphDef: 1:"},
            {"syntax.pbtxt", "out.pb", "'syntax.pbtxt' is not a text GraphDef: 1:"},
@@ -657,8 +662,34 @@ TEST(Predict, MnistDigitsAsScans) {
     // "digit0.pgm: 7 (99.99%), then 3 (0.01%), 2 (0.00%)"
     EXPECT_THAT(lines[i], ::testing::MatchesRegex(absl::StrCat(
                               digits.files[i], ": ", digits.labels[i],
-                              " \\([0-9.]+%\\), then [0-9] \\([0-9.]+%\\), [0-9] \\([0-9.]+%\\)")))
+                              " \\([0-9.]+%\\), then [0-9] \\([0-9.e+-]+%\\), [0-9] \\([0-9.e+-]+%\\)")))
         << lines[i];
+  }
+}
+
+// The sample photos shipped in data/digits, with their labels.csv.
+TEST(Predict, TheShippedSampleDigits) {
+  std::vector<std::string> rows =
+      absl::StrSplit(ReadAll("data/digits/labels.csv"), '\n', absl::SkipEmpty());
+  ASSERT_GT(rows.size(), 10u);
+  ASSERT_EQ(rows[0], "file,digit");
+  std::vector<std::string> args = {"predict"};
+  std::vector<std::string> expected;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    std::vector<std::string> fields = absl::StrSplit(rows[i], ',');
+    ASSERT_EQ(fields.size(), 2u) << rows[i];
+    args.push_back(absl::StrCat(std::getenv("PWD"), "/data/digits/", fields[0]));
+    expected.push_back(absl::StrCat(args.back(), ": ", fields[1], " ("));
+  }
+  Result r = Nabla(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), expected.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_THAT(lines[i], StartsWith(expected[i]));
+    // Confident answers are told apart, not all rounded to 100.00%.
+    EXPECT_THAT(lines[i], Not(HasSubstr("(100.00%)")));
+    EXPECT_THAT(lines[i], Not(HasSubstr("(0.00%)")));
   }
 }
 
@@ -688,7 +719,8 @@ TEST(Predict, JsonAndTheDefaultModel) {
               p["next"][0]["probability"].get<double>());
   }
   // The same answers as the text output.
-  Result text = Nabla({"predict", "--model=" + ShippedModel(), digits.files[0]}, dir);
+  Result text = Nabla({"predict", "--model=" + ShippedModel(), "--threads=1", digits.files[0]},
+                      dir);
   EXPECT_THAT(text.out, StartsWith(absl::StrCat(digits.files[0], ": ", digits.labels[0], " (")));
 }
 
@@ -707,8 +739,11 @@ TEST(Predict, BadImagesAreReportedAndTheOthersStillClassified) {
   ASSERT_EQ(lines.size(), 2u) << r.out;
   EXPECT_THAT(lines[0], StartsWith(absl::StrCat(digits.files[0], ": ", digits.labels[0])));
   EXPECT_THAT(lines[1], StartsWith(absl::StrCat(digits.files[1], ": ", digits.labels[1])));
-  for (const char* file : {"missing.png", "blank.pgm", "text.png", "truncated.pgm"}) {
-    EXPECT_THAT(r.err, HasSubstr(absl::StrCat("nabla predict: '", file))) << file << r.err;
+  for (const char* message : {"nabla predict: cannot open 'missing.png'",
+                              "nabla predict: 'blank.pgm': no digit found",
+                              "nabla predict: 'text.png': not a PNG, JPEG or PGM/PPM image",
+                              "nabla predict: 'truncated.pgm': corrupt or truncated"}) {
+    EXPECT_THAT(r.err, HasSubstr(message)) << r.err;
   }
   EXPECT_THAT(r.err, HasSubstr("4 of 6 images could not be classified"));
 
