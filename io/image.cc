@@ -14,8 +14,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/file.h"
 #include "core/status.h"
-#include "io/file_util.h"
 
 namespace nabla {
 namespace {
@@ -367,7 +367,7 @@ absl::StatusOr<GrayImage> DecodeImage(absl::string_view bytes, const ImageLimits
 
 absl::StatusOr<GrayImage> ReadImage(const std::string& path, const ImageLimits& limits) {
   NABLA_ASSIGN_OR_RETURN(std::string bytes,
-                         io_internal::ReadRegularFile(path, limits.max_file_bytes));
+                         ReadFile(path, limits.max_file_bytes));
   absl::StatusOr<GrayImage> image = DecodeImage(bytes, limits);
   if (!image.ok()) return Annotate(image.status(), absl::StrCat("'", path, "'"));
   return image;

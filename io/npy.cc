@@ -9,9 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/file.h"
+#include "core/file.h"
 #include "core/status.h"
-#include "graph/graph_def.h"
-#include "io/file_util.h"
 
 namespace nabla {
 namespace {
@@ -279,7 +278,7 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view what,
 
 absl::StatusOr<Tensor> ReadNpy(const std::string& path, const NpyLimits& limits) {
   NABLA_ASSIGN_OR_RETURN(std::string bytes,
-                         io_internal::ReadRegularFile(path, limits.max_file_bytes));
+                         ReadFile(path, limits.max_file_bytes));
   return ParseNpy(bytes, path, limits);
 }
 

@@ -3,12 +3,14 @@
 // ReadImage, PrepareDigit and DigitClassifier, as `nabla predict` does.
 //
 //   bazel run -c opt //tests/infer:measure_digits -- /tmp/digits \
-//       [--sheet=/tmp/seen.pgm] [--prepared_dir=/tmp/prepared]
+//       [--sheet=/tmp/seen.pgm] [--prepared_dir=/tmp/prepared] \
+//       [--keep_stroke_width]
 //
 // Prints the accuracy, per digit and overall, and every mistake. --sheet
 // writes what the network saw (the 28x28 digits, 40 to a row) as one PGM;
 // --prepared_dir writes each as <file>.pgm there (for
-// tools/make_preprocessing_figure.py).
+// tools/make_preprocessing_figure.py). --keep_stroke_width turns step 6 of
+// PrepareDigit off, to measure what it is worth.
 
 #include <cstdio>
 #include <cstdlib>
@@ -40,7 +42,8 @@ void WritePgm(const std::string& path, int w, int h, const std::string& pixels) 
   std::ofstream(path, std::ios::binary) << absl::StrCat("P5\n", w, " ", h, "\n255\n") << pixels;
 }
 
-int Run(const std::string& dir, const std::string& sheet_path, const std::string& prepared_dir) {
+int Run(const std::string& dir, const std::string& sheet_path, const std::string& prepared_dir,
+        const DigitOptions& options) {
   absl::StatusOr<std::string> model = ShippedModelDir();
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", std::string(model.status().message()).c_str());
@@ -64,7 +67,7 @@ int Run(const std::string& dir, const std::string& sheet_path, const std::string
     if (fields.size() != 2 || !absl::SimpleAtoi(fields[1], &digit)) continue;
     absl::StatusOr<GrayImage> image = ReadImage(absl::StrCat(dir, "/", fields[0]));
     absl::StatusOr<MnistDigit> prepared =
-        image.ok() ? PrepareDigit(*image) : absl::StatusOr<MnistDigit>(image.status());
+        image.ok() ? PrepareDigit(*image, options) : absl::StatusOr<MnistDigit>(image.status());
     if (!prepared.ok()) {
       std::printf("%s (a %d): %s\n", fields[0].c_str(), digit,
                   std::string(prepared.status().message()).c_str());
@@ -125,9 +128,12 @@ int Run(const std::string& dir, const std::string& sheet_path, const std::string
 
 int main(int argc, char** argv) {
   std::string folder, sheet, prepared;
+  nabla::DigitOptions options;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--sheet=")) {
+    if (arg == "--keep_stroke_width") {
+      options.normalize_stroke_width = false;
+    } else if (absl::ConsumePrefix(&arg, "--sheet=")) {
       sheet = std::string(arg);
     } else if (absl::ConsumePrefix(&arg, "--prepared_dir=")) {
       prepared = std::string(arg);
@@ -140,9 +146,10 @@ int main(int argc, char** argv) {
   }
   if (folder.empty()) {
     std::fprintf(stderr,
-                 "usage: measure_digits FOLDER [--sheet=FILE.pgm] [--prepared_dir=DIR]\n");
+                 "usage: measure_digits FOLDER [--sheet=FILE.pgm] [--prepared_dir=DIR] "
+                 "[--keep_stroke_width]\n");
     return 2;
   }
   return nabla::Run(nabla::UserPath(folder), nabla::UserPath(sheet),
-                    nabla::UserPath(prepared));
+                    nabla::UserPath(prepared), options);
 }

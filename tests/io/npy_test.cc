@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "graph/graph_def.h"
+#include "core/file.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 

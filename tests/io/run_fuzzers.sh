@@ -20,20 +20,10 @@ libs=(-labsl_statusor -labsl_status -labsl_cord -labsl_cordz_info -labsl_cord_in
       -labsl_str_format_internal -labsl_strings -labsl_strings_internal -labsl_int128
       -labsl_throw_delegate -labsl_base -labsl_spinlock_wait -labsl_raw_logging_internal
       -labsl_log_severity -labsl_bad_optional_access -labsl_bad_variant_access -lpthread)
-# WriteNpy's atomic write lives in graph/; the fuzzers never write.
-cat > "$out/stubs.cc" <<'STUB'
-#include "absl/status/status.h"
-#include "absl/strings/string_view.h"
-namespace nabla {
-absl::Status WriteFileAtomically(const std::string&, absl::string_view) {
-  return absl::UnimplementedError("not in the fuzzer");
-}
-}  // namespace nabla
-STUB
-clang++-14 "${flags[@]}" tests/io/image_fuzzer.cc io/image.cc io/digit.cc io/file_util.cc \
-  -o "$out/image_fuzzer" "${libs[@]}" -lpng16 -lz -ljpeg -lnetpbm
-clang++-14 "${flags[@]}" tests/io/npy_fuzzer.cc io/npy.cc io/file_util.cc core/tensor.cc \
-  core/shape.cc bazel-bin/proto/graph.pb.cc "$out/stubs.cc" -o "$out/npy_fuzzer" "${libs[@]}" -lprotobuf
+clang++-14 "${flags[@]}" tests/io/image_fuzzer.cc io/image.cc io/digit.cc core/file.cc \
+  -o "$out/image_fuzzer" "${libs[@]}" -lpng16 -lz -ljpeg -lnetpbm -lprotobuf
+clang++-14 "${flags[@]}" tests/io/npy_fuzzer.cc io/npy.cc core/file.cc core/tensor.cc \
+  core/shape.cc bazel-bin/proto/graph.pb.cc -o "$out/npy_fuzzer" "${libs[@]}" -lprotobuf
 for target in image npy; do
   corpus="$out/${target}_corpus"
   mkdir -p "$corpus" "tests/io/testdata/fuzz/$target"
