@@ -7,8 +7,14 @@
 //
 // Inputs the fuzzer finds go to tests/fuzz/regressions/, never here.
 
+#include <png.h>
 #include <sys/stat.h>
 #include <zlib.h>
+
+// libjpeg's header needs FILE and size_t declared first.
+#include <cstddef>
+#include <cstdio>
+#include <jpeglib.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -299,6 +305,231 @@ void WriteCheckpointSeeds(const std::string& dir) {
   WriteBytes(dir + "/empty", "");
 }
 
+
+// A .npy file: magic, version, header length, the header dict padded with
+// spaces to a multiple of 64 bytes (numpy's alignment), then `data`.
+std::string Npy(const std::string& dict, const std::string& data,
+                int major = 1) {
+  const size_t prefix = major == 1 ? 10 : 12;
+  std::string header = dict;
+  while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += static_cast<char>(major);
+  out += '\0';
+  const size_t n = header.size();
+  out += static_cast<char>(n & 0xff);
+  out += static_cast<char>((n >> 8) & 0xff);
+  if (major > 1) {
+    out += static_cast<char>((n >> 16) & 0xff);
+    out += static_cast<char>((n >> 24) & 0xff);
+  }
+  return out + header + data;
+}
+
+std::string Le(const void* values, size_t bytes) {
+  return std::string(static_cast<const char*>(values), bytes);
+}
+
+void WriteNpySeeds(const std::string& dir) {
+  const float f32[6] = {0.0f, 1.5f, -2.0f, 3.25f, 1e-3f, -0.0f};
+  const double f64[3] = {0.5, -1e300, 2.0};
+  const int32_t i32[4] = {1, -2, 3, 2147483647};
+  const int64_t i64[2] = {-1, int64_t{1} << 40};
+  const std::string f32_bytes = Le(f32, sizeof(f32));
+  auto dict = [](const std::string& descr, const std::string& shape,
+                 const std::string& fortran = "False") {
+    return absl::StrCat("{'descr': '", descr, "', 'fortran_order': ", fortran,
+                        ", 'shape': ", shape, ", }");
+  };
+  WriteBytes(dir + "/f4-2x3.npy", Npy(dict("<f4", "(2, 3)"), f32_bytes));
+  WriteBytes(dir + "/f4-2x3-v2.npy",
+             Npy(dict("<f4", "(2, 3)"), f32_bytes, 2));
+  WriteBytes(dir + "/f4-2x3-v3.npy",
+             Npy(dict("<f4", "(2, 3)"), f32_bytes, 3));
+  WriteBytes(dir + "/f8-3.npy", Npy(dict("<f8", "(3,)"), Le(f64, sizeof(f64))));
+  WriteBytes(dir + "/i4-2x2.npy",
+             Npy(dict("<i4", "(2, 2)"), Le(i32, sizeof(i32))));
+  WriteBytes(dir + "/i8-2.npy", Npy(dict("<i8", "(2,)"), Le(i64, sizeof(i64))));
+  WriteBytes(dir + "/u1-scalar.npy", Npy(dict("|u1", "()"), "\x07"));
+  WriteBytes(dir + "/b1-4.npy",
+             Npy(dict("|b1", "(4,)"), std::string("\1\0\1\1", 4)));
+  WriteBytes(dir + "/f4-empty.npy", Npy(dict("<f4", "(0, 5)"), ""));
+  WriteBytes(dir + "/fortran.npy",
+             Npy(dict("<f4", "(2, 3)", "True"), f32_bytes));
+  WriteBytes(dir + "/big-endian.npy", Npy(dict(">f4", "(2, 3)"), f32_bytes));
+  WriteBytes(dir + "/object.npy", Npy(dict("|O", "(1,)"), "12345678"));
+  WriteBytes(dir + "/truncated-data.npy",
+             Npy(dict("<f4", "(2, 3)"), f32_bytes.substr(0, 10)));
+  WriteBytes(dir + "/trailing-data.npy",
+             Npy(dict("<f4", "(2, 3)"), f32_bytes + "xy"));
+  WriteBytes(dir + "/lying-shape.npy",
+             Npy(dict("<f4", "(1000000, 1000000)"), f32_bytes));
+  WriteBytes(dir + "/overflowing-shape.npy",
+             Npy(dict("<f8", "(4294967296, 4294967296, 4294967296)"), ""));
+  WriteBytes(dir + "/negative-shape.npy", Npy(dict("<f4", "(-1, 6)"), f32_bytes));
+  WriteBytes(dir + "/keys-reordered.npy",
+             Npy("{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}",
+                 f32_bytes));
+  WriteBytes(dir + "/extra-key.npy",
+             Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), "
+                 "'x': 1}",
+                 f32_bytes));
+  std::string long_header = Npy(dict("<f4", "(6,)"), f32_bytes);
+  long_header[8] = '\xff';  // a header length past the end of the file
+  long_header[9] = '\xff';
+  WriteBytes(dir + "/header-past-end.npy", long_header);
+  WriteBytes(dir + "/magic-only.npy", "\x93NUMPY");
+  WriteBytes(dir + "/empty", "");
+}
+
+// PNG bytes from libpng: `channels` 1 (grey), 2 (grey+alpha), 3 (RGB) or 4
+// (RGBA) of `depth` 8 or 16 bits, optionally Adam7-interlaced.
+std::string Png(int width, int height, int channels, int depth,
+                bool interlaced = false) {
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  std::string out;
+  if (setjmp(png_jmpbuf(png))) {
+    Check(absl::InternalError("libpng failed"), "png");
+  }
+  png_set_write_fn(
+      png, &out,
+      [](png_structp p, png_bytep data, png_size_t n) {
+        static_cast<std::string*>(png_get_io_ptr(p))
+            ->append(reinterpret_cast<const char*>(data), n);
+      },
+      [](png_structp) {});
+  const int color = channels == 1   ? PNG_COLOR_TYPE_GRAY
+                    : channels == 2 ? PNG_COLOR_TYPE_GRAY_ALPHA
+                    : channels == 3 ? PNG_COLOR_TYPE_RGB
+                                    : PNG_COLOR_TYPE_RGBA;
+  png_set_IHDR(png, info, width, height, depth, color,
+               interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  const size_t row_bytes = static_cast<size_t>(width) * channels * depth / 8;
+  std::vector<std::vector<png_byte>> rows(height,
+                                          std::vector<png_byte>(row_bytes));
+  std::vector<png_bytep> pointers;
+  for (int y = 0; y < height; ++y) {
+    for (size_t x = 0; x < row_bytes; ++x) {
+      rows[y][x] = static_cast<png_byte>((x * 37 + y * 91) & 0xff);
+    }
+    pointers.push_back(rows[y].data());
+  }
+  png_write_image(png, pointers.data());
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return out;
+}
+
+// A palette PNG, which readers expand to RGB first.
+std::string PalettePng() {
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  std::string out;
+  if (setjmp(png_jmpbuf(png))) {
+    Check(absl::InternalError("libpng failed"), "palette png");
+  }
+  png_set_write_fn(
+      png, &out,
+      [](png_structp p, png_bytep data, png_size_t n) {
+        static_cast<std::string*>(png_get_io_ptr(p))
+            ->append(reinterpret_cast<const char*>(data), n);
+      },
+      [](png_structp) {});
+  png_set_IHDR(png, info, 4, 4, 2, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_color palette[4] = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {255, 255, 255}};
+  png_set_PLTE(png, info, palette, 4);
+  png_write_info(png, info);
+  png_byte rows[4][1] = {{0x1b}, {0xe4}, {0x55}, {0xaa}};
+  for (auto& row : rows) png_write_row(png, row);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return out;
+}
+
+// JPEG bytes from libjpeg: grey (1 component) or RGB (3), optionally
+// progressive.
+std::string Jpeg(int width, int height, int components,
+                 bool progressive = false) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr jerr;
+  cinfo.err = jpeg_std_error(&jerr);
+  jpeg_create_compress(&cinfo);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = width;
+  cinfo.image_height = height;
+  cinfo.input_components = components;
+  cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, 75, TRUE);
+  if (progressive) jpeg_simple_progression(&cinfo);
+  jpeg_start_compress(&cinfo, TRUE);
+  std::vector<JSAMPLE> row(static_cast<size_t>(width) * components);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    for (size_t x = 0; x < row.size(); ++x) {
+      row[x] = static_cast<JSAMPLE>((x * 29 + cinfo.next_scanline * 53) & 0xff);
+    }
+    JSAMPROW pointer = row.data();
+    jpeg_write_scanlines(&cinfo, &pointer, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  std::string out(reinterpret_cast<const char*>(buffer), size);
+  jpeg_destroy_compress(&cinfo);
+  std::free(buffer);
+  return out;
+}
+
+// Sets a PNG's IHDR width and height and fixes the chunk's crc, so that
+// only the size is wrong.
+std::string WithPngSize(std::string png, uint32_t width, uint32_t height) {
+  // Signature (8), length (4), "IHDR" (4), then width and height.
+  png.replace(16, 4, Be32(width));
+  png.replace(20, 4, Be32(height));
+  const uint32_t crc = static_cast<uint32_t>(crc32(
+      0, reinterpret_cast<const Bytef*>(png.data() + 12), 4 + 13));
+  png.replace(29, 4, Be32(crc));
+  return png;
+}
+
+void WriteImageSeeds(const std::string& dir) {
+  const std::string gray = Png(7, 5, 1, 8);
+  WriteBytes(dir + "/gray8.png", gray);
+  WriteBytes(dir + "/gray16.png", Png(4, 3, 1, 16));
+  WriteBytes(dir + "/gray-alpha.png", Png(3, 3, 2, 8));
+  WriteBytes(dir + "/rgb8.png", Png(5, 4, 3, 8));
+  WriteBytes(dir + "/rgba16.png", Png(2, 2, 4, 16));
+  WriteBytes(dir + "/interlaced.png", Png(9, 9, 1, 8, /*interlaced=*/true));
+  WriteBytes(dir + "/palette.png", PalettePng());
+  WriteBytes(dir + "/truncated.png", gray.substr(0, gray.size() - 20));
+  WriteBytes(dir + "/huge.png", WithPngSize(gray, 0x7fffffff, 0x7fffffff));
+  WriteBytes(dir + "/lying-size.png", WithPngSize(gray, 700, 500));
+  const std::string jpeg = Jpeg(8, 8, 1);
+  WriteBytes(dir + "/gray.jpg", jpeg);
+  WriteBytes(dir + "/rgb.jpg", Jpeg(16, 8, 3));
+  WriteBytes(dir + "/progressive.jpg", Jpeg(8, 16, 3, /*progressive=*/true));
+  WriteBytes(dir + "/truncated.jpg", jpeg.substr(0, jpeg.size() / 2));
+  std::string pgm = "P5\n4 3\n255\n";
+  for (int i = 0; i < 12; ++i) pgm += static_cast<char>(i * 20);
+  WriteBytes(dir + "/binary.pgm", pgm);
+  WriteBytes(dir + "/ascii.pgm", "P2\n# a comment\n3 2\n15\n0 5 10\n15 7 3\n");
+  std::string pgm16 = "P5 2 2 65535\n";
+  pgm16 += std::string("\x00\x01\xff\xff\x80\x00\x12\x34", 8);
+  WriteBytes(dir + "/sixteen-bit.pgm", pgm16);
+  WriteBytes(dir + "/rgb.ppm", "P6 2 1 255\n\xff\x00\x00\x00\x80\xff");
+  WriteBytes(dir + "/huge.pgm", "P5 100000 100000 255\n\x01\x02");
+  WriteBytes(dir + "/truncated.pgm", pgm.substr(0, pgm.size() - 3));
+  WriteBytes(dir + "/zero-size.pgm", "P5 0 0 255\n");
+  WriteBytes(dir + "/empty", "");
+}
+
 }  // namespace
 }  // namespace nabla
 
@@ -311,12 +542,15 @@ int main(int argc, char** argv) {
   const std::string out = argv[1];
   nabla::MakeDir(out);
   for (const char* target :
-       {"idx", "graph_def_text", "graph_def_binary", "checkpoint"}) {
+       {"idx", "graph_def_text", "graph_def_binary", "checkpoint", "npy",
+        "image"}) {
     nabla::MakeDir(out + "/" + target);
   }
   nabla::WriteIdxSeeds(out + "/idx");
   nabla::WriteGraphSeeds(out + "/graph_def_text", out + "/graph_def_binary");
   nabla::WriteCheckpointSeeds(out + "/checkpoint");
+  nabla::WriteNpySeeds(out + "/npy");
+  nabla::WriteImageSeeds(out + "/image");
   std::printf("make_corpus: wrote the seed corpora under %s\n", out.c_str());
   return 0;
 }
