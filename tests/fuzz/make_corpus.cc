@@ -523,7 +523,8 @@ void WriteImageSeeds(const std::string& dir) {
   std::string pgm16 = "P5 2 2 65535\n";
   pgm16 += std::string("\x00\x01\xff\xff\x80\x00\x12\x34", 8);
   WriteBytes(dir + "/sixteen-bit.pgm", pgm16);
-  WriteBytes(dir + "/rgb.ppm", "P6 2 1 255\n\xff\x00\x00\x00\x80\xff");
+  WriteBytes(dir + "/rgb.ppm",
+             std::string("P6 2 1 255\n\xff\x00\x00\x00\x80\xff", 17));
   WriteBytes(dir + "/huge.pgm", "P5 100000 100000 255\n\x01\x02");
   WriteBytes(dir + "/truncated.pgm", pgm.substr(0, pgm.size() - 3));
   WriteBytes(dir + "/zero-size.pgm", "P5 0 0 255\n");
