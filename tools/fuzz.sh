@@ -3,30 +3,35 @@
 # UBSan on) and runs it for a while.
 #
 #   tools/fuzz.sh idx 1800                 # fuzz the IDX reader for 30 min
-#   tools/fuzz.sh --keep-going checkpoint  # do not stop at the first crash
+#   tools/fuzz.sh --keep-going image 600   # do not stop at the first crash
+#   tools/fuzz.sh idx 60 -- -jobs=2        # extra flags go to libFuzzer
+#   tools/fuzz.sh --merge idx              # keep what the runs found
 #   tools/fuzz.sh --list                   # the targets (tests/fuzz/*_fuzzer.cc)
-#   tools/fuzz.sh idx 60 -- -max_len=65536 # extra flags go to libFuzzer
 #
-# The build goes through Bazel's --config=fuzz (.bazelrc) in an output base
-# of its own, so it neither disturbs nor is disturbed by the normal gcc
-# build. The fuzzer starts from the committed seeds (tests/fuzz/corpus/T,
-# read only) and keeps what it finds in $NABLA_FUZZ_DIR/T/corpus (default
-# /tmp/nabla-fuzz); crashes, leaks, timeouts and out-of-memory inputs land
-# in $NABLA_FUZZ_DIR/T/ as crash-*, leak-*, timeout-*, oom-*. A fixed crash
-# becomes a regression case: copy it to tests/fuzz/regressions/T/ and say
-# in that folder's README.md what it was.
+# The build is Bazel's --config=fuzz (.bazelrc) in an output base of its
+# own, so it neither disturbs nor is disturbed by the normal gcc build. The
+# fuzzer starts from the committed seeds (tests/fuzz/corpus/T, read only)
+# and keeps what it finds in $NABLA_FUZZ_DIR/T/corpus (default
+# /tmp/nabla-fuzz); inputs that crash, leak, hang or exhaust memory land in
+# $NABLA_FUZZ_DIR/T/ as crash-*, leak-*, timeout-*, oom-*. Once fixed, such
+# an input becomes a regression case: copy it to tests/fuzz/regressions/T/
+# and say in that folder's README.md what it was.
 #
-# $NABLA_FUZZ_BAZEL_FLAGS adds flags to the build, e.g. to switch off one
-# sanitizer check in one file while its known bug awaits a fix:
+# --merge adds to tests/fuzz/corpus/T the fewest of the found inputs that
+# cover what the seeds do not (as found-<sha1>), so that CI's replay reaches
+# as far.
+#
+# $NABLA_FUZZ_BAZEL_FLAGS adds flags to the build, e.g. to switch a check off
+# in one file while its known bug awaits a fix:
 #   NABLA_FUZZ_BAZEL_FLAGS=--per_file_copt=io/image.cc@-fno-sanitize=null,-fno-sanitize=object-size
 #
-# The fuzzer runs under `nice -n 19`; the machine is shared.
+# Fuzzers run under `nice -n 19`: the machine is shared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 usage() {
-  sed -n '2,23s/^# \{0,1\}//p' "$0"
+  sed -n '2,28s/^# \{0,1\}//p' "$0"
   exit 2
 }
 
@@ -36,11 +41,13 @@ list_targets() {
   done
 }
 
+mode=fuzz
 keep_going=0
 while [[ $# -gt 0 && $1 == --* && $1 != -- ]]; do
   case $1 in
     --list) list_targets; exit 0 ;;
     --keep-going) keep_going=1 ;;
+    --merge) mode=merge ;;
     --help) usage ;;
     *) echo "fuzz.sh: unknown option $1" >&2; usage ;;
   esac
@@ -48,8 +55,12 @@ while [[ $# -gt 0 && $1 == --* && $1 != -- ]]; do
 done
 [[ $# -ge 1 ]] || usage
 target=$1
-seconds=${2:-60}
-shift $(( $# >= 2 ? 2 : 1 ))
+shift
+seconds=60
+if [[ $# -gt 0 && $1 != -- ]]; then
+  seconds=$1
+  shift
+fi
 [[ ${1:-} == -- ]] && shift
 if [[ ! -f tests/fuzz/${target}_fuzzer.cc ]]; then
   echo "fuzz.sh: no target '$target'; targets: $(list_targets | xargs)" >&2
@@ -69,7 +80,32 @@ nice -n 10 "${bazel_fuzz[@]}" build --config=fuzz --symlink_prefix=/ \
 binary="$("${bazel_fuzz[@]}" info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz/${target}_fuzzer"
 
 work=${NABLA_FUZZ_DIR:-/tmp/nabla-fuzz}/$target
+seeds=$root/tests/fuzz/corpus/$target
 mkdir -p "$work/corpus"
+# The targets' scratch files go to $work, not a shared /tmp.
+export TMPDIR=$work
+
+if [[ $mode == merge ]]; then
+  merged=$(mktemp -d "$work/merged.XXXXXX")
+  # Seeds first, so that what they cover already is not added again.
+  nice -n 19 "$binary" -merge=1 -max_len=65536 -rss_limit_mb=2048 \
+    -timeout=10 "$merged" "$seeds" "$work/corpus" "$@"
+  # libFuzzer names the merged inputs by their sha1; seeds already
+  # committed under another name are not added twice.
+  known=$(sha1sum "$seeds"/* | cut -d' ' -f1)
+  added=0
+  for f in "$merged"/*; do
+    name=$(basename "$f")
+    if ! grep -qx "$name" <<<"$known"; then
+      cp "$f" "$seeds/found-$name"
+      added=$((added + 1))
+    fi
+  done
+  rm -rf "$merged" "$work"/nabla_fuzz_*
+  echo "fuzz.sh: added $added input(s) to $seeds ($(du -sh "$seeds" | cut -f1))"
+  exit 0
+fi
+
 flags=(
   "-max_total_time=$seconds"
   -rss_limit_mb=2048    # also the largest single malloc (-malloc_limit_mb)
@@ -87,12 +123,10 @@ fi
 
 echo "fuzz.sh: $target for ${seconds}s; new inputs in $work/corpus"
 status=0
-# The scratch files the targets write go to $work, not a shared /tmp.
-TMPDIR=$work nice -n 19 "$binary" "${flags[@]}" "$@" \
-  "$work/corpus" "$root/tests/fuzz/corpus/$target" || status=$?
+nice -n 19 "$binary" "${flags[@]}" "$@" "$work/corpus" "$seeds" || status=$?
 
 shopt -s nullglob
-rm -f "$work"/nabla_fuzz_*  # the targets' scratch files
+rm -f "$work"/nabla_fuzz_*
 found=("$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*)
 if (( ${#found[@]} > 0 )); then
   echo "fuzz.sh: $target: ${#found[@]} input(s) that fail, in $work:"
