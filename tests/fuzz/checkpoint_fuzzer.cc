@@ -23,6 +23,7 @@ void ReadAndRestore(const std::string& path, nabla::Session* session,
                     bool allow_unused) {
   nabla::CheckpointLoadOptions options;
   options.allow_unused = allow_unused;
+  options.max_file_bytes = int64_t{1} << 20;
   absl::StatusOr<nabla::VerifiedCheckpoint> checkpoint =
       nabla::ReadCheckpoint(path, *session, options);
   nabla::fuzz::Note("ReadCheckpoint", checkpoint.status());

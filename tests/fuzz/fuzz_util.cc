@@ -71,8 +71,13 @@ void LoadGraphDef(const uint8_t* data, size_t size, GraphFormat format) {
   static ScratchFile* const text = new ScratchFile("graph.pbtxt");
   static ScratchFile* const binary = new ScratchFile("graph.pb");
   ScratchFile* file = format == GraphFormat::kText ? text : binary;
-  GraphOptions options;
-  options.max_elements = kFuzzMaxElements;
+  GraphLoadOptions options;
+  options.graph.max_elements = kFuzzMaxElements;
+  // Thousands of small variables fit in a file of a few KB; the caps keep
+  // what Session::Create allocates for them within the fuzzer's memory.
+  options.graph.max_variable_bytes = int64_t{64} << 20;
+  options.graph.max_constant_bytes = int64_t{64} << 20;
+  options.max_file_bytes = int64_t{1} << 20;
   absl::StatusOr<Graph> graph =
       LoadGraph(file->Write(data, size), format, options);
   Note("LoadGraph", graph.status());

@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "graph/builder.h"
 #include "graph/graph_def.h"
 #include "graph/session.h"
@@ -152,8 +153,9 @@ std::vector<std::pair<std::string, Graph>> SeedGraphs() {
     Output w = b.Variable("w", {4, 3}, Initializer::GlorotUniform(11));
     Output bias = b.Variable("b", {3}, Initializer::Constant(0.5f));
     Output h = Dense(x, w, bias, Activation::kRelu, "dense");
-    Output scale =
-        b.Constant(Tensor::FromVector<float>({3}, {1, -2, 3}), "scale");
+    absl::StatusOr<Tensor> scale_value = Tensor::FromVector<float>({3}, {1, -2, 3});
+    Check(scale_value.status(), "scale");
+    Output scale = b.Constant(*scale_value, "scale");
     Mean(Mul(h, scale), {1}, false, "out");
     add("dense", b);
   }
