@@ -96,14 +96,17 @@ absl::StatusOr<std::unique_ptr<ActivationCurves>> ActivationCurves::Create() {
   // Jacobian's first row d p0 / d z_j.
   Output z = b.Placeholder("z", {kCurvePoints, 3});
   Output p = nabla::Softmax(z, -1, "softmax");
-  Output first = b.Constant(Tensor::FromVector<float>({3}, {1, 0, 0}), "first");
+  NABLA_ASSIGN_OR_RETURN(Tensor first_row,
+                         Tensor::FromVector<float>({3}, {1, 0, 0}));
+  Output first = b.Constant(first_row, "first");
   NABLA_ASSIGN_OR_RETURN(std::vector<Output> dp0,
                          Gradients(Sum(Mul(p, first), {}, false, "p0"), {z}));
 
   // One probability of the true class (label 1) per run: the loss reduces
   // to a scalar, and one run per point gives -log(p) itself.
   Output prob = b.Placeholder("p", {1});
-  Output label = b.Constant(Tensor::FromVector<float>({1}, {1}), "label");
+  NABLA_ASSIGN_OR_RETURN(Tensor true_label, Tensor::FromVector<float>({1}, {1}));
+  Output label = b.Constant(true_label, "label");
   Output bce = BinaryCrossEntropy(prob, label, Reduction::kSum, "bce");
   NABLA_ASSIGN_OR_RETURN(std::vector<Output> dbce, Gradients(bce, {prob}));
 
@@ -143,7 +146,8 @@ absl::StatusOr<Curve> ActivationCurves::Activation(absl::string_view name,
   }
   Curve curve;
   curve.x = Linspace(range.from, range.to);
-  Tensor feed = Tensor::FromVector<float>(Shape({kCurvePoints}), curve.x);
+  NABLA_ASSIGN_OR_RETURN(
+      Tensor feed, Tensor::FromVector<float>(Shape({kCurvePoints}), curve.x));
   NABLA_RETURN_IF_ERROR(it->second->Run({feed}, &fetched_));
   curve.y = ToVector(fetched_[0]);
   curve.dy = ToVector(fetched_[1]);

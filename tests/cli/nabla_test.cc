@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "core/file.h"
 #include "examples/lecture_model.h"
 #include "gmock/gmock.h"
 #include "graph/builder.h"
