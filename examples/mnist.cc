@@ -68,6 +68,8 @@ ABSL_FLAG(int, threads, 0,
           "Threads for oneDNN and nabla (0: NABLA_NUM_THREADS, "
           "OMP_NUM_THREADS, or every core).");
 ABSL_FLAG(int, train_limit, 0, "Train on the first N images only (0: all).");
+ABSL_FLAG(int, test_limit, 0,
+          "Validate and test on the first N test images only (0: all).");
 ABSL_FLAG(std::string, save_dir, "",
           "Write model.pbtxt and a checkpoint after every epoch here.");
 ABSL_FLAG(std::string, resume, "",
@@ -327,15 +329,6 @@ absl::Status Run() {
                         : absl::GetFlag(FLAGS_threads)),
       "--threads"));
   const std::string data_dir = DataDir();
-  NABLA_ASSIGN_OR_RETURN(MnistData train, LoadMnist(data_dir, "train", kPixels));
-  NABLA_ASSIGN_OR_RETURN(MnistData test, LoadMnist(data_dir, "t10k", kPixels));
-  Dataset train_set = Head(train, absl::GetFlag(FLAGS_train_limit));
-  Dataset test_set{test.images, test.labels};
-  std::printf("nabla MNIST: %lld training and %lld test images from %s, "
-              "%d threads\n",
-              static_cast<long long>(train_set.inputs.shape()[0]),
-              static_cast<long long>(test_set.inputs.shape()[0]),
-              data_dir.c_str(), NumThreads());
 
   const std::string resume = UserPath(absl::GetFlag(FLAGS_resume));
   const std::string save_dir = UserPath(absl::GetFlag(FLAGS_save_dir));
@@ -427,6 +420,18 @@ absl::Status Run() {
                                        dist::World::Get()->size()));
     dist::World::Get()->ResetStats();
   }
+
+  // The data is read once the flags have been checked against a resumed
+  // run, so that a mistake is reported at once.
+  NABLA_ASSIGN_OR_RETURN(MnistData train, LoadMnist(data_dir, "train", kPixels));
+  NABLA_ASSIGN_OR_RETURN(MnistData test, LoadMnist(data_dir, "t10k", kPixels));
+  Dataset train_set = Head(train, absl::GetFlag(FLAGS_train_limit));
+  Dataset test_set = Head(test, absl::GetFlag(FLAGS_test_limit));
+  std::printf("nabla MNIST: %lld training and %lld test images from %s, "
+              "%d threads\n",
+              static_cast<long long>(train_set.inputs.shape()[0]),
+              static_cast<long long>(test_set.inputs.shape()[0]),
+              data_dir.c_str(), NumThreads());
 
   absl::Time start = absl::Now();
   History history;
