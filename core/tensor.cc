@@ -59,6 +59,15 @@ TensorAllocationError::TensorAllocationError(size_t bytes, DType dtype,
   }
 }
 
+absl::Status OutOfMemoryStatus(absl::string_view what,
+                               const std::bad_alloc& e) {
+  if (dynamic_cast<const TensorAllocationError*>(&e) == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": out of memory"));
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat(what, ": out of memory: ", e.what()));
+}
+
 void FailNthTensorAllocation(int64_t n) {
   allocations_before_failure.store(n > 0 ? n : 0, std::memory_order_relaxed);
 }

@@ -335,8 +335,7 @@ absl::StatusOr<KernelPlan> ChooseKernels(const Graph& graph,
     } catch (const dnnl::error& e) {
       kernel = StatusFromDnnlError("preparing the kernel", e);
     } catch (const std::bad_alloc& e) {
-      kernel = absl::ResourceExhaustedError(
-          absl::StrCat("preparing the kernel: out of memory: ", e.what()));
+      kernel = OutOfMemoryStatus("preparing the kernel", e);
     }
     if (!kernel.ok()) {
       return Annotate(kernel.status(),

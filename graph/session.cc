@@ -19,10 +19,7 @@ auto AtBoundary(absl::string_view entry, Body&& body) -> decltype(body()) {
   try {
     return body();
   } catch (const std::bad_alloc& e) {
-    const bool tensor = dynamic_cast<const TensorAllocationError*>(&e);
-    return absl::ResourceExhaustedError(
-        absl::StrCat(entry, ": out of memory", tensor ? ": " : "",
-                     tensor ? e.what() : ""));
+    return OutOfMemoryStatus(entry, e);
   } catch (const dnnl::error& e) {
     return StatusFromDnnlError(entry, e);
   }
@@ -170,8 +167,7 @@ absl::Status Plan::RunUnguarded(absl::Span<const Tensor> feeds,
     } catch (const dnnl::error& e) {
       status = StatusFromDnnlError("running", e);
     } catch (const std::bad_alloc& e) {
-      status = absl::ResourceExhaustedError(
-          absl::StrCat("running: out of memory: ", e.what()));
+      status = OutOfMemoryStatus("running", e);
     }
     if (!status.ok()) {
       const Node& node = graph_->node(step.node);
