@@ -22,7 +22,8 @@ bool InjectedFailure() {
   if (allocations_before_failure.load(std::memory_order_relaxed) <= 0) {
     return false;
   }
-  return allocations_before_failure.fetch_sub(1, std::memory_order_relaxed) == 1;
+  return allocations_before_failure.fetch_sub(1, std::memory_order_relaxed) ==
+         1;
 }
 
 std::shared_ptr<char> AllocateAligned(size_t nbytes, DType dtype,

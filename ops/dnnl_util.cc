@@ -43,8 +43,8 @@ void PrimitiveKernel::SetPrimitive(dnnl::primitive primitive,
 absl::Status PrimitiveKernel::Compute(const KernelArgs& args) {
   if (!primitive_) return absl::OkStatus();
   for (const Binding& binding : bindings_) {
-    Bind(binding.memory,
-         binding.output ? args.output(binding.index) : args.input(binding.index));
+    Bind(binding.memory, binding.output ? args.output(binding.index)
+                                        : args.input(binding.index));
   }
   ExecuteArgs(primitive_, exec_args_.data(),
               static_cast<int>(exec_args_.size()));

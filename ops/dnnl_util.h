@@ -82,7 +82,9 @@ template <size_t N>
 void ExecutePrimitive(const dnnl::primitive& primitive,
                       const std::pair<int, dnnl::memory> (&args)[N]) {
   dnnl_exec_arg_t c_args[N];
-  for (size_t i = 0; i < N; ++i) c_args[i] = {args[i].first, args[i].second.get()};
+  for (size_t i = 0; i < N; ++i) {
+    c_args[i] = {args[i].first, args[i].second.get()};
+  }
   ExecuteArgs(primitive, c_args, static_cast<int>(N));
 }
 
