@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/tensor.h"
 
 namespace nabla {
 namespace {
@@ -85,9 +86,8 @@ absl::Status CallDnnl(absl::string_view what, const std::function<void()>& fn) {
     fn();
   } catch (const dnnl::error& e) {
     return StatusFromDnnlError(what, e);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(what, ": out of memory"));
+  } catch (const std::bad_alloc& e) {
+    return OutOfMemoryStatus(what, e);
   }
   return absl::OkStatus();
 }

@@ -23,7 +23,8 @@ bool InjectedFailure() {
   if (allocations_before_failure.load(std::memory_order_relaxed) <= 0) {
     return false;
   }
-  return allocations_before_failure.fetch_sub(1, std::memory_order_relaxed) == 1;
+  return allocations_before_failure.fetch_sub(1, std::memory_order_relaxed) ==
+         1;
 }
 
 std::shared_ptr<char> AllocateAligned(size_t nbytes, DType dtype,
@@ -58,6 +59,15 @@ TensorAllocationError::TensorAllocationError(size_t bytes, DType dtype,
   if (length > 0 && length < static_cast<int>(sizeof(message_))) {
     std::snprintf(message_ + length, sizeof(message_) - length, "]");
   }
+}
+
+absl::Status OutOfMemoryStatus(absl::string_view what,
+                               const std::bad_alloc& e) {
+  if (dynamic_cast<const TensorAllocationError*>(&e) == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": out of memory"));
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat(what, ": out of memory: ", e.what()));
 }
 
 void FailNthTensorAllocation(int64_t n) {

@@ -43,6 +43,11 @@ class TensorAllocationError : public std::bad_alloc {
   char message_[160];
 };
 
+// OutOfMemoryStatus is the kResourceExhausted status for `e` caught while
+// doing `what`: "what: out of memory", followed for a TensorAllocationError
+// by how many bytes of what.
+absl::Status OutOfMemoryStatus(absl::string_view what, const std::bad_alloc& e);
+
 // FailNthTensorAllocation is a test hook: the n-th tensor buffer allocated
 // from now on (n >= 1) fails with TensorAllocationError, as if memory had
 // run out, and later ones succeed again; 0 turns a pending failure off.

@@ -43,9 +43,9 @@ absl::Status CheckRef(const Graph& graph, NodeOutput ref,
                       absl::string_view what) {
   if (ref.node < 0 || ref.node >= graph.num_nodes() || ref.index < 0 ||
       ref.index >= static_cast<int>(graph.node(ref.node).outputs.size())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " refers to output ", ref.index, " of node ", ref.node,
-        ", which this session's graph does not have"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " refers to output ", ref.index, " of node ",
+                     ref.node, ", which this session's graph does not have"));
   }
   return absl::OkStatus();
 }
@@ -108,10 +108,10 @@ absl::StatusOr<PrunedRequest> Prune(const Graph& graph,
   for (const FeedSpec& feed : feeds) {
     if (needed[feed.value.node] &&
         g.node(feed.value.node).op() != "Placeholder") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot feed '", g.OutputName(feed.value), "': node '",
-          g.node(feed.value.node).name,
-          "' must run anyway for another of its outputs"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot feed '", g.OutputName(feed.value), "': node '",
+                       g.node(feed.value.node).name,
+                       "' must run anyway for another of its outputs"));
     }
   }
   for (int id = 0; id < g.num_nodes(); ++id) {
@@ -303,12 +303,9 @@ absl::Status AddReorder(const Graph& graph, int node, int position, int from,
 
 }  // namespace
 
-absl::StatusOr<KernelPlan> ChooseKernels(const Graph& graph,
-                                         const PrunedRequest& request,
-                                         const NodeSpecs& specs,
-                                         absl::Span<const int> order,
-                                         ValueTable values,
-                                         VariableStore* variables) {
+absl::StatusOr<KernelPlan> ChooseKernels(
+    const Graph& graph, const PrunedRequest& request, const NodeSpecs& specs,
+    absl::Span<const int> order, ValueTable values, VariableStore* variables) {
   KernelPlan plan;
   plan.values = std::move(values);
   plan.num_positions = static_cast<int>(order.size());
@@ -335,8 +332,7 @@ absl::StatusOr<KernelPlan> ChooseKernels(const Graph& graph,
     } catch (const dnnl::error& e) {
       kernel = StatusFromDnnlError("preparing the kernel", e);
     } catch (const std::bad_alloc& e) {
-      kernel = absl::ResourceExhaustedError(
-          absl::StrCat("preparing the kernel: out of memory: ", e.what()));
+      kernel = OutOfMemoryStatus("preparing the kernel", e);
     }
     if (!kernel.ok()) {
       return Annotate(kernel.status(),
@@ -354,9 +350,8 @@ absl::StatusOr<KernelPlan> ChooseKernels(const Graph& graph,
       if (!(context.requested_layout(i) == v.layouts[s])) {
         // Views of a reordered input live as long as the views do.
         int last = sets_outputs ? std::max(pos, v.outputs_last_use[id]) : pos;
-        NABLA_RETURN_IF_ERROR(AddReorder(graph, id, pos, s,
-                                         context.requested_layout(i), last,
-                                         &plan, &s));
+        NABLA_RETURN_IF_ERROR(AddReorder(
+            graph, id, pos, s, context.requested_layout(i), last, &plan, &s));
       }
       step.inputs.push_back(s);
     }

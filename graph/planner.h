@@ -8,8 +8,8 @@
 //   NABLA_ASSIGN_OR_RETURN(NodeSpecs specs, InferShapes(graph, request));
 //   NABLA_ASSIGN_OR_RETURN(std::vector<int> order, OrderNodes(graph, request));
 //   ValueTable values = AnalyzeLiveness(graph, request, specs, order);
-//   NABLA_ASSIGN_OR_RETURN(KernelPlan kernels,
-//       ChooseKernels(graph, specs, order, std::move(values), variables));
+//   NABLA_ASSIGN_OR_RETURN(KernelPlan kernels, ChooseKernels(graph, request,
+//       specs, order, std::move(values), variables));
 //   BufferAssignment buffers = AssignBuffers(kernels);
 //
 // Prune finds the nodes the request needs, InferShapes resolves their shapes
@@ -126,7 +126,8 @@ struct ValueTable {
   int num_slots() const { return static_cast<int>(specs.size()); }
   int Slot(NodeOutput ref) const {
     auto it = feed_slot.find(ref);
-    return it != feed_slot.end() ? it->second : first_slot[ref.node] + ref.index;
+    return it != feed_slot.end() ? it->second
+                                 : first_slot[ref.node] + ref.index;
   }
   // Adds a slot; returns its number.
   int AddSlot(const TensorSpec& spec, const Layout& layout, int last);
@@ -137,12 +138,11 @@ struct ValueTable {
 // sets its own outputs (OpSchema::SetKernelSetsOutputs) may be viewed by
 // them (Reshape), so they live as long as its outputs do.
 ValueTable AnalyzeLiveness(const Graph& graph, const PrunedRequest& request,
-                           const NodeSpecs& specs,
-                           absl::Span<const int> order);
+                           const NodeSpecs& specs, absl::Span<const int> order);
 
 // PlannedStep: one kernel run of a plan.
 struct PlannedStep {
-  int node = -1;  // the node it runs for (a reorder: the node it feeds)
+  int node = -1;     // the node it runs for (a reorder: the node it feeds)
   int position = 0;  // the node's position; past the last for fetch reorders
   std::unique_ptr<Kernel> kernel;
   std::vector<int> inputs;   // slots
@@ -166,12 +166,9 @@ struct KernelPlan {
 // the two disagree, and after the last step for every fetch that is not
 // plain. A factory's error (or oneDNN's, or running out of memory) is
 // annotated with the node.
-absl::StatusOr<KernelPlan> ChooseKernels(const Graph& graph,
-                                         const PrunedRequest& request,
-                                         const NodeSpecs& specs,
-                                         absl::Span<const int> order,
-                                         ValueTable values,
-                                         VariableStore* variables);
+absl::StatusOr<KernelPlan> ChooseKernels(
+    const Graph& graph, const PrunedRequest& request, const NodeSpecs& specs,
+    absl::Span<const int> order, ValueTable values, VariableStore* variables);
 
 // ValueBytes is the bytes a value of `spec` needs in `layout` (blocked
 // layouts may pad).

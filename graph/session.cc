@@ -19,10 +19,7 @@ auto AtBoundary(absl::string_view entry, Body&& body) -> decltype(body()) {
   try {
     return body();
   } catch (const std::bad_alloc& e) {
-    const bool tensor = dynamic_cast<const TensorAllocationError*>(&e);
-    return absl::ResourceExhaustedError(
-        absl::StrCat(entry, ": out of memory", tensor ? ": " : "",
-                     tensor ? e.what() : ""));
+    return OutOfMemoryStatus(entry, e);
   } catch (const dnnl::error& e) {
     return StatusFromDnnlError(entry, e);
   }
@@ -38,14 +35,14 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph) {
 absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
                                        absl::Span<const NodeOutput> fetches,
                                        absl::Span<const NodeOutput> targets) {
-  return AtBoundary("Session::Compile", [&] {
-    return CompileUnguarded(feeds, fetches, targets);
-  });
+  return AtBoundary("Session::Compile",
+                    [&] { return CompileUnguarded(feeds, fetches, targets); });
 }
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(
     absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
-    absl::Span<const NodeOutput> fetches, absl::Span<const NodeOutput> targets) {
+    absl::Span<const NodeOutput> fetches,
+    absl::Span<const NodeOutput> targets) {
   return AtBoundary("Session::Run",
                     [&] { return RunUnguarded(feeds, fetches, targets); });
 }
@@ -61,14 +58,14 @@ absl::StatusOr<std::unique_ptr<Session>> Session::CreateUnguarded(Graph graph) {
   auto session = absl::WrapUnique(new Session(std::move(graph)));
   for (const Node& node : session->graph_.nodes()) {
     if (node.op() != "Variable") continue;
-    absl::StatusOr<Tensor> value =
-        MakeInitialValue(AttrReader(&node.attrs), node.outputs[0].shape,
-                         node.outputs[0].dtype);
+    absl::StatusOr<Tensor> value = MakeInitialValue(
+        AttrReader(&node.attrs), node.outputs[0].shape, node.outputs[0].dtype);
     if (!value.ok()) {
       return Annotate(value.status(),
                       absl::StrCat("Variable node '", node.name, "'"));
     }
-    NABLA_RETURN_IF_ERROR(session->variables_.Add(node.name, *std::move(value)));
+    NABLA_RETURN_IF_ERROR(
+        session->variables_.Add(node.name, *std::move(value)));
   }
   return session;
 }
@@ -76,16 +73,23 @@ absl::StatusOr<std::unique_ptr<Session>> Session::CreateUnguarded(Graph graph) {
 absl::StatusOr<Plan*> Session::CompileUnguarded(
     absl::Span<const FeedSpec> feeds, absl::Span<const NodeOutput> fetches,
     absl::Span<const NodeOutput> targets) {
-  using namespace planner;  // NOLINT: the passes read as a pipeline
+  using planner::BufferAssignment;
+  using planner::KernelPlan;
+  using planner::NodeSpecs;
+  using planner::PrunedRequest;
+  using planner::ValueTable;
   NABLA_ASSIGN_OR_RETURN(PrunedRequest request,
-                         Prune(graph_, feeds, fetches, targets));
-  NABLA_ASSIGN_OR_RETURN(NodeSpecs specs, InferShapes(graph_, request));
-  NABLA_ASSIGN_OR_RETURN(std::vector<int> order, OrderNodes(graph_, request));
-  ValueTable values = AnalyzeLiveness(graph_, request, specs, order);
-  NABLA_ASSIGN_OR_RETURN(KernelPlan kernels,
-                         ChooseKernels(graph_, request, specs, order,
-                                       std::move(values), &variables_));
-  BufferAssignment buffers = AssignBuffers(kernels);
+                         planner::Prune(graph_, feeds, fetches, targets));
+  NABLA_ASSIGN_OR_RETURN(NodeSpecs specs,
+                         planner::InferShapes(graph_, request));
+  NABLA_ASSIGN_OR_RETURN(std::vector<int> order,
+                         planner::OrderNodes(graph_, request));
+  ValueTable values = planner::AnalyzeLiveness(graph_, request, specs, order);
+  NABLA_ASSIGN_OR_RETURN(
+      KernelPlan kernels,
+      planner::ChooseKernels(graph_, request, specs, order, std::move(values),
+                             &variables_));
+  BufferAssignment buffers = planner::AssignBuffers(kernels);
   GrowArena(buffers.buffer_bytes);
 
   auto plan = absl::WrapUnique(new Plan());
@@ -149,17 +153,18 @@ absl::Status Plan::RunUnguarded(absl::Span<const Tensor> feeds,
                                 std::vector<Tensor>* fetches) {
   if (bound_generation_ != session_->arena_generation_) BindArena();
   if (feeds.size() != feed_slots_.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("plan takes ", feed_slots_.size(), " feeds, got ",
-                     feeds.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "plan takes ", feed_slots_.size(), " feeds, got ", feeds.size()));
   }
   for (size_t i = 0; i < feeds.size(); ++i) {
     const TensorSpec& expected = feed_specs_[i];
     if (feeds[i].dtype() != expected.dtype ||
         feeds[i].shape() != expected.shape) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "feed ", i, " is ", feeds[i].DebugString(), " but the plan was "
-          "compiled for ", expected.ToString()));
+      return absl::InvalidArgumentError(absl::StrCat("feed ", i, " is ",
+                                                     feeds[i].DebugString(),
+                                                     " but the plan was "
+                                                     "compiled for ",
+                                                     expected.ToString()));
     }
   }
   for (size_t i = 0; i < feeds.size(); ++i) values_[feed_slots_[i]] = feeds[i];
@@ -172,13 +177,12 @@ absl::Status Plan::RunUnguarded(absl::Span<const Tensor> feeds,
     } catch (const dnnl::error& e) {
       status = StatusFromDnnlError("running", e);
     } catch (const std::bad_alloc& e) {
-      status = absl::ResourceExhaustedError(
-          absl::StrCat("running: out of memory: ", e.what()));
+      status = OutOfMemoryStatus("running", e);
     }
     if (!status.ok()) {
       const Node& node = graph_->node(step.node);
-      return Annotate(status, absl::StrCat(node.op(), " node '", node.name,
-                                           "'"));
+      return Annotate(status,
+                      absl::StrCat(node.op(), " node '", node.name, "'"));
     }
   }
   if (fetches == nullptr) return absl::OkStatus();
@@ -199,7 +203,8 @@ absl::Status Plan::RunUnguarded(absl::Span<const Tensor> feeds,
 
 absl::StatusOr<std::vector<Tensor>> Session::RunUnguarded(
     absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
-    absl::Span<const NodeOutput> fetches, absl::Span<const NodeOutput> targets) {
+    absl::Span<const NodeOutput> fetches,
+    absl::Span<const NodeOutput> targets) {
   std::string key;
   std::vector<FeedSpec> feed_specs;
   std::vector<Tensor> feed_values;

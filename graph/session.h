@@ -66,7 +66,8 @@ class Plan {
   // that passes the same vector every step allocates nothing. Fed tensors
   // are read, never written. Fetch buffers are allocated before any step
   // runs, so running out of memory for them changes no variable.
-  absl::Status Run(absl::Span<const Tensor> feeds, std::vector<Tensor>* fetches);
+  absl::Status Run(absl::Span<const Tensor> feeds,
+                   std::vector<Tensor>* fetches);
 
   const PlanStats& stats() const { return stats_; }
 

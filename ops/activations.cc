@@ -30,83 +30,41 @@ dnnl::memory::desc EltwiseDesc(const KernelContext& c) {
   return PlainDesc(Shape({c.input_shape(0).NumElements()}));
 }
 
-class EltwiseForwardKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
-                                                        algorithm alg,
-                                                        float alpha) {
-    auto k = std::make_unique<EltwiseForwardKernel>();
-    if (c.input_shape(0).NumElements() == 0) return std::unique_ptr<Kernel>(std::move(k));
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      auto desc = EltwiseDesc(c);
-      dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg,
-                                    desc, alpha, 0.f);
-      dnnl::eltwise_forward::primitive_desc pd(d, KernelAttr(), CpuEngine());
-      k->primitive_ = dnnl::eltwise_forward(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->src_ = UnboundMemory(desc);
-      k->dst_ = UnboundMemory(desc);
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-
-  absl::Status Compute(const KernelArgs& args) override {
-    if (!primitive_) return absl::OkStatus();
-    Bind(src_, args.input(0));
-    Bind(dst_, args.output(0));
-    ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
-                                     {DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+absl::StatusOr<std::unique_ptr<Kernel>> MakeEltwiseForwardKernel(
+    const KernelContext& c, algorithm alg, float alpha) {
+  if (c.input_shape(0).NumElements() == 0) return EmptyKernel();
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) {
+    auto desc = EltwiseDesc(c);
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg,
+                                  desc, alpha, 0.f);
+    dnnl::eltwise_forward::primitive_desc pd(d, KernelAttr(), CpuEngine());
+    k.AddInput(DNNL_ARG_SRC, 0, desc);
+    k.AddOutput(DNNL_ARG_DST, 0, desc);
+    k.SetPrimitive(dnnl::eltwise_forward(pd), pd);
     return absl::OkStatus();
-  }
-
- private:
-  dnnl::eltwise_forward primitive_;
-  Scratchpad scratchpad_;
-  dnnl::memory src_, dst_;
-};
+  });
+}
 
 // Inputs: dy, y. Uses the *_use_dst_for_bwd algorithm, whose forward
 // primitive descriptor serves only as the backward's hint.
-class EltwiseBackwardKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
-                                                        algorithm alg,
-                                                        float alpha) {
-    auto k = std::make_unique<EltwiseBackwardKernel>();
-    if (c.input_shape(0).NumElements() == 0) return std::unique_ptr<Kernel>(std::move(k));
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      auto desc = EltwiseDesc(c);
-      dnnl::eltwise_forward::desc fwd(dnnl::prop_kind::forward_training, alg,
-                                      desc, alpha, 0.f);
-      dnnl::eltwise_forward::primitive_desc fwd_pd(fwd, CpuEngine());
-      dnnl::eltwise_backward::desc bwd(alg, desc, desc, alpha, 0.f);
-      dnnl::eltwise_backward::primitive_desc pd(bwd, KernelAttr(), CpuEngine(), fwd_pd);
-      k->primitive_ = dnnl::eltwise_backward(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->diff_dst_ = UnboundMemory(desc);
-      k->dst_ = UnboundMemory(desc);
-      k->diff_src_ = UnboundMemory(desc);
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-
-  absl::Status Compute(const KernelArgs& args) override {
-    if (!primitive_) return absl::OkStatus();
-    Bind(diff_dst_, args.input(0));
-    Bind(dst_, args.input(1));
-    Bind(diff_src_, args.output(0));
-    ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
-                                     {DNNL_ARG_DIFF_DST, diff_dst_},
-                                     {DNNL_ARG_DST, dst_},
-                                     {DNNL_ARG_DIFF_SRC, diff_src_}});
+absl::StatusOr<std::unique_ptr<Kernel>> MakeEltwiseBackwardKernel(
+    const KernelContext& c, algorithm alg, float alpha) {
+  if (c.input_shape(0).NumElements() == 0) return EmptyKernel();
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) {
+    auto desc = EltwiseDesc(c);
+    dnnl::eltwise_forward::desc fwd(dnnl::prop_kind::forward_training, alg,
+                                    desc, alpha, 0.f);
+    dnnl::eltwise_forward::primitive_desc fwd_pd(fwd, CpuEngine());
+    dnnl::eltwise_backward::desc bwd(alg, desc, desc, alpha, 0.f);
+    dnnl::eltwise_backward::primitive_desc pd(bwd, KernelAttr(), CpuEngine(),
+                                              fwd_pd);
+    k.AddInput(DNNL_ARG_DIFF_DST, 0, desc);
+    k.AddInput(DNNL_ARG_DST, 1, desc);
+    k.AddOutput(DNNL_ARG_DIFF_SRC, 0, desc);
+    k.SetPrimitive(dnnl::eltwise_backward(pd), pd);
     return absl::OkStatus();
-  }
-
- private:
-  dnnl::eltwise_backward primitive_;
-  Scratchpad scratchpad_;
-  dnnl::memory diff_dst_, dst_, diff_src_;
-};
+  });
+}
 
 float AlphaOf(const AttrReader& attrs) {
   return attrs.attrs().count("alpha") ? attrs.GetFloat("alpha") : 0.f;
@@ -142,7 +100,7 @@ void RegisterActivation(const std::string& name, algorithm forward_alg,
     backward.Attr("alpha", AttrType::kFloat, FloatAttr(0.2f));
   }
   forward.SetKernel([forward_alg](const KernelContext& c) {
-    return EltwiseForwardKernel::Create(c, forward_alg, AlphaOf(c));
+    return MakeEltwiseForwardKernel(c, forward_alg, AlphaOf(c));
   });
   forward.SetGradient([grad_name, has_alpha](const GradContext& g) -> GradResult {
     AttrMap attrs;
@@ -152,7 +110,7 @@ void RegisterActivation(const std::string& name, algorithm forward_alg,
         g.builder()->UniqueName(g.GradName(grad_name)))};
   });
   backward.SetKernel([backward_alg](const KernelContext& c) {
-    return EltwiseBackwardKernel::Create(c, backward_alg, AlphaOf(c));
+    return MakeEltwiseBackwardKernel(c, backward_alg, AlphaOf(c));
   });
   backward.IsGradientOp();
   OpRegistry::Global().Register(std::move(forward));

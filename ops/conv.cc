@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,10 +21,7 @@ namespace nabla {
 namespace {
 
 using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
-// A primitive's arguments, made once by the kernel factory: the memory
-// objects are handles whose buffers Compute() rebinds, so running allocates
-// nothing.
-using ArgMap = std::unordered_map<int, dnnl::memory>;
+using KernelOr = absl::StatusOr<std::unique_ptr<Kernel>>;
 
 constexpr char kValid[] = "valid";
 constexpr char kSame[] = "same";
@@ -316,211 +312,125 @@ dnnl::convolution_forward::desc ForwardDesc(const ConvProblem& p,
 // are reordered every step.
 
 // Inputs x, filters[, bias]; output y.
-class ConvForwardKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
-                                                        bool has_bias) {
-    NABLA_ASSIGN_OR_RETURN(ConvProblem p,
-                           MakeProblem(c, c.input_shape(0), c.input_shape(1)));
-    auto k = std::make_unique<ConvForwardKernel>();
-    k->has_bias_ = has_bias;
-    if (p.empty) return std::unique_ptr<Kernel>(std::move(k));
-    const bool relu = c.GetString("activation") == "relu";
-    dnnl::convolution_forward::primitive_desc pd;
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      dnnl::primitive_attr attr;
-      if (relu) {
-        dnnl::post_ops ops;
-        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-        attr.set_post_ops(ops);
-      }
-      pd = dnnl::convolution_forward::primitive_desc(
-          ForwardDesc(p, dnnl::prop_kind::forward_inference, AnyDesc(p.src),
-                      has_bias),
-          KernelAttr(attr), CpuEngine());
-    }));
+KernelOr MakeConvForwardKernel(const KernelContext& c, bool has_bias) {
+  NABLA_ASSIGN_OR_RETURN(ConvProblem p,
+                         MakeProblem(c, c.input_shape(0), c.input_shape(1)));
+  if (p.empty) return EmptyKernel();
+  const bool relu = c.GetString("activation") == "relu";
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
+    dnnl::primitive_attr attr;
+    if (relu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    dnnl::convolution_forward::primitive_desc pd(
+        ForwardDesc(p, dnnl::prop_kind::forward_inference, AnyDesc(p.src),
+                    has_bias),
+        KernelAttr(attr), CpuEngine());
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      c.RequestInputLayout(0, pd.src_desc());
-      c.RequestInputLayout(1, pd.weights_desc());
-      c.SetOutputLayout(0, pd.dst_desc());
-      k->src_ = UnboundMemory(pd.src_desc());
-      k->weights_ = UnboundMemory(pd.weights_desc());
-      k->dst_ = UnboundMemory(pd.dst_desc());
-      k->args_ = {{DNNL_ARG_SRC, k->src_},
-                  {DNNL_ARG_WEIGHTS, k->weights_},
-                  {DNNL_ARG_DST, k->dst_}};
-      if (has_bias) {
-        k->bias_ = UnboundMemory(PlainDescOf(p.bias));
-        k->args_[DNNL_ARG_BIAS] = k->bias_;
-      }
-      k->primitive_ = dnnl::convolution_forward(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-
-  absl::Status Compute(const KernelArgs& args) override {
-    if (!primitive_) return absl::OkStatus();
-    Bind(src_, args.input(0));
-    Bind(weights_, args.input(1));
-    if (has_bias_) Bind(bias_, args.input(2));
-    Bind(dst_, args.output(0));
-    ExecutePrimitive(primitive_, args_);
+    c.RequestInputLayout(0, pd.src_desc());
+    c.RequestInputLayout(1, pd.weights_desc());
+    c.SetOutputLayout(0, pd.dst_desc());
+    k.AddInput(DNNL_ARG_SRC, 0, pd.src_desc());
+    k.AddInput(DNNL_ARG_WEIGHTS, 1, pd.weights_desc());
+    if (has_bias) k.AddInput(DNNL_ARG_BIAS, 2, PlainDescOf(p.bias));
+    k.AddOutput(DNNL_ARG_DST, 0, pd.dst_desc());
+    k.SetPrimitive(dnnl::convolution_forward(pd), pd);
     return absl::OkStatus();
-  }
-
- private:
-  bool has_bias_ = false;
-  dnnl::memory src_, weights_, bias_, dst_;
-  ArgMap args_;
-  dnnl::convolution_forward primitive_;
-  Scratchpad scratchpad_;
-};
+  });
+}
 
 // Inputs dy, filters; output dx.
-class ConvBackwardDataKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(
-      const KernelContext& c) {
-    NABLA_ASSIGN_OR_RETURN(ConvProblem p,
-                           MakeProblem(c, c.output_shape(0), c.input_shape(1)));
-    auto k = std::make_unique<ConvBackwardDataKernel>();
-    if (p.empty) return std::unique_ptr<Kernel>(std::move(k));
-    dnnl::convolution_backward_data::primitive_desc pd;
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      dnnl::convolution_forward::primitive_desc hint(
-          ForwardDesc(p, dnnl::prop_kind::forward_training, AnyDesc(p.src),
-                      false),
-          CpuEngine());
-      dnnl::convolution_backward_data::desc d(
-          dnnl::algorithm::convolution_direct, AnyDesc(p.src),
-          AnyDesc(p.weights), AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
-          p.padding_r);
-      pd =
-          dnnl::convolution_backward_data::primitive_desc(d, KernelAttr(), CpuEngine(), hint);
-    }));
+KernelOr MakeConvBackwardDataKernel(const KernelContext& c) {
+  NABLA_ASSIGN_OR_RETURN(ConvProblem p,
+                         MakeProblem(c, c.output_shape(0), c.input_shape(1)));
+  if (p.empty) return EmptyKernel();
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
+    dnnl::convolution_forward::primitive_desc hint(
+        ForwardDesc(p, dnnl::prop_kind::forward_training, AnyDesc(p.src),
+                    false),
+        CpuEngine());
+    dnnl::convolution_backward_data::desc d(
+        dnnl::algorithm::convolution_direct, AnyDesc(p.src),
+        AnyDesc(p.weights), AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
+        p.padding_r);
+    dnnl::convolution_backward_data::primitive_desc pd(d, KernelAttr(),
+                                                       CpuEngine(), hint);
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      // The filters' layout may differ from the forward's (8b8a against
-      // 8a8b for the MNIST model's conv2); each asks for its own.
-      c.RequestInputLayout(0, pd.diff_dst_desc());
-      c.RequestInputLayout(1, pd.weights_desc());
-      c.SetOutputLayout(0, pd.diff_src_desc());
-      k->diff_dst_ = UnboundMemory(pd.diff_dst_desc());
-      k->weights_ = UnboundMemory(pd.weights_desc());
-      k->diff_src_ = UnboundMemory(pd.diff_src_desc());
-      k->args_ = {{DNNL_ARG_DIFF_DST, k->diff_dst_},
-                  {DNNL_ARG_WEIGHTS, k->weights_},
-                  {DNNL_ARG_DIFF_SRC, k->diff_src_}};
-      k->primitive_ = dnnl::convolution_backward_data(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
+    // The filters' layout may differ from the forward's (8b8a against 8a8b
+    // for the MNIST model's conv2); each asks for its own.
+    c.RequestInputLayout(0, pd.diff_dst_desc());
+    c.RequestInputLayout(1, pd.weights_desc());
+    c.SetOutputLayout(0, pd.diff_src_desc());
+    k.AddInput(DNNL_ARG_DIFF_DST, 0, pd.diff_dst_desc());
+    k.AddInput(DNNL_ARG_WEIGHTS, 1, pd.weights_desc());
+    k.AddOutput(DNNL_ARG_DIFF_SRC, 0, pd.diff_src_desc());
+    k.SetPrimitive(dnnl::convolution_backward_data(pd), pd);
+    return absl::OkStatus();
+  });
+}
+
+// Writes zeros to its first `num_outputs` outputs: the gradients of a batch
+// of no examples.
+class ZeroOutputsKernel : public Kernel {
+ public:
+  explicit ZeroOutputsKernel(int num_outputs) : num_outputs_(num_outputs) {}
 
   absl::Status Compute(const KernelArgs& args) override {
-    if (!primitive_) return absl::OkStatus();
-    Bind(diff_dst_, args.input(0));
-    Bind(weights_, args.input(1));
-    Bind(diff_src_, args.output(0));
-    ExecutePrimitive(primitive_, args_);
+    for (int i = 0; i < num_outputs_; ++i) {
+      std::memset(args.output(i).raw_data(), 0, args.output(i).nbytes());
+    }
     return absl::OkStatus();
   }
 
  private:
-  dnnl::memory diff_dst_, weights_, diff_src_;
-  ArgMap args_;
-  dnnl::convolution_backward_data primitive_;
-  Scratchpad scratchpad_;
+  int num_outputs_;
 };
 
 // Inputs x, dy; outputs d_filters, d_bias. The bias gradient comes from the
 // same primitive, and only where the plan reads it.
-class ConvBackwardWeightsKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(
-      const KernelContext& c) {
-    NABLA_ASSIGN_OR_RETURN(ConvProblem p,
-                           MakeProblem(c, c.input_shape(0), c.output_shape(0)));
-    auto k = std::make_unique<ConvBackwardWeightsKernel>();
-    k->with_bias_ = c.output_used(1);
-    if (p.empty) {
-      // No examples: the gradients are zero.
-      k->zero_outputs_ = true;
-      return std::unique_ptr<Kernel>(std::move(k));
-    }
-    // With one input channel, format `any` pads the source to 8 channels and
-    // reorders it every step, which costs more than the convolution; the
-    // plain source takes a GEMM-based path instead.
-    dnnl::memory::desc src =
-        p.src[1] == 1 ? PlainDescOf(p.src) : AnyDesc(p.src);
-    dnnl::convolution_backward_weights::primitive_desc pd;
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      dnnl::convolution_forward::primitive_desc hint(
-          ForwardDesc(p, dnnl::prop_kind::forward_training, src, k->with_bias_),
-          CpuEngine());
-      dnnl::convolution_backward_weights::desc d =
-          k->with_bias_
-              ? dnnl::convolution_backward_weights::desc(
-                    dnnl::algorithm::convolution_direct, src,
-                    AnyDesc(p.weights), PlainDescOf(p.bias), AnyDesc(p.dst),
-                    p.strides, p.dilates, p.padding_l, p.padding_r)
-              : dnnl::convolution_backward_weights::desc(
-                    dnnl::algorithm::convolution_direct, src,
-                    AnyDesc(p.weights), AnyDesc(p.dst), p.strides, p.dilates,
-                    p.padding_l, p.padding_r);
-      pd = dnnl::convolution_backward_weights::primitive_desc(d, KernelAttr(), CpuEngine(),
-                                                              hint);
-    }));
+KernelOr MakeConvBackwardWeightsKernel(const KernelContext& c) {
+  NABLA_ASSIGN_OR_RETURN(ConvProblem p,
+                         MakeProblem(c, c.input_shape(0), c.output_shape(0)));
+  const bool with_bias = c.output_used(1);
+  if (p.empty) {
+    return std::unique_ptr<Kernel>(
+        std::make_unique<ZeroOutputsKernel>(with_bias ? 2 : 1));
+  }
+  // With one input channel, format `any` pads the source to 8 channels and
+  // reorders it every step, which costs more than the convolution; the
+  // plain source takes a GEMM-based path instead.
+  const dnnl::memory::desc src =
+      p.src[1] == 1 ? PlainDescOf(p.src) : AnyDesc(p.src);
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
+    dnnl::convolution_forward::primitive_desc hint(
+        ForwardDesc(p, dnnl::prop_kind::forward_training, src, with_bias),
+        CpuEngine());
+    dnnl::convolution_backward_weights::desc d =
+        with_bias ? dnnl::convolution_backward_weights::desc(
+                        dnnl::algorithm::convolution_direct, src,
+                        AnyDesc(p.weights), PlainDescOf(p.bias),
+                        AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
+                        p.padding_r)
+                  : dnnl::convolution_backward_weights::desc(
+                        dnnl::algorithm::convolution_direct, src,
+                        AnyDesc(p.weights), AnyDesc(p.dst), p.strides,
+                        p.dilates, p.padding_l, p.padding_r);
+    dnnl::convolution_backward_weights::primitive_desc pd(d, KernelAttr(),
+                                                          CpuEngine(), hint);
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      c.RequestInputLayout(0, pd.src_desc());
-      c.RequestInputLayout(1, pd.diff_dst_desc());
-      c.SetOutputLayout(0, pd.diff_weights_desc());
-      k->src_ = UnboundMemory(pd.src_desc());
-      k->diff_dst_ = UnboundMemory(pd.diff_dst_desc());
-      k->diff_weights_ = UnboundMemory(pd.diff_weights_desc());
-      k->args_ = {{DNNL_ARG_SRC, k->src_},
-                  {DNNL_ARG_DIFF_DST, k->diff_dst_},
-                  {DNNL_ARG_DIFF_WEIGHTS, k->diff_weights_}};
-      if (k->with_bias_) {
-        k->diff_bias_ = UnboundMemory(PlainDescOf(p.bias));
-        k->args_[DNNL_ARG_DIFF_BIAS] = k->diff_bias_;
-      }
-      k->primitive_ = dnnl::convolution_backward_weights(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-
-  absl::Status Compute(const KernelArgs& args) override {
-    if (zero_outputs_) {
-      std::memset(args.output(0).raw_data(), 0, args.output(0).nbytes());
-      if (with_bias_) {
-        std::memset(args.output(1).raw_data(), 0, args.output(1).nbytes());
-      }
-      return absl::OkStatus();
-    }
-    Bind(src_, args.input(0));
-    Bind(diff_dst_, args.input(1));
-    Bind(diff_weights_, args.output(0));
-    if (with_bias_) Bind(diff_bias_, args.output(1));
-    ExecutePrimitive(primitive_, args_);
+    c.RequestInputLayout(0, pd.src_desc());
+    c.RequestInputLayout(1, pd.diff_dst_desc());
+    c.SetOutputLayout(0, pd.diff_weights_desc());
+    k.AddInput(DNNL_ARG_SRC, 0, pd.src_desc());
+    k.AddInput(DNNL_ARG_DIFF_DST, 1, pd.diff_dst_desc());
+    k.AddOutput(DNNL_ARG_DIFF_WEIGHTS, 0, pd.diff_weights_desc());
+    if (with_bias) k.AddOutput(DNNL_ARG_DIFF_BIAS, 1, PlainDescOf(p.bias));
+    k.SetPrimitive(dnnl::convolution_backward_weights(pd), pd);
     return absl::OkStatus();
-  }
-
- private:
-  bool with_bias_ = false;
-  bool zero_outputs_ = false;
-  dnnl::memory src_, diff_dst_, diff_weights_, diff_bias_;
-  ArgMap args_;
-  dnnl::convolution_backward_weights primitive_;
-  Scratchpad scratchpad_;
-};
+  });
+}
 
 // The geometry attributes the gradient ops share with the forward op.
 AttrMap GeometryAttrs(const AttrReader& forward) {
@@ -571,7 +481,7 @@ void RegisterConvForward(const std::string& name, bool has_bias) {
         return ConvShapeFn(c, has_bias);
       })
       .SetKernel([has_bias](const KernelContext& c) {
-        return ConvForwardKernel::Create(c, has_bias);
+        return MakeConvForwardKernel(c, has_bias);
       })
       .SetGradient([has_bias](const GradContext& g) {
         return ConvGradient(g, has_bias);
@@ -588,7 +498,7 @@ const bool kRegistered = [] {
   DeclareGeometryAttrs(backprop_input)
       .Attr("input_shape", AttrType::kShape)
       .SetShapeFn(BackpropInputShapeFn)
-      .SetKernel(ConvBackwardDataKernel::Create)
+      .SetKernel(MakeConvBackwardDataKernel)
       .IsGradientOp();
   OpRegistry::Global().Register(std::move(backprop_input));
 
@@ -597,7 +507,7 @@ const bool kRegistered = [] {
   DeclareGeometryAttrs(backprop_filter)
       .Attr("filter_shape", AttrType::kShape)
       .SetShapeFn(BackpropFilterShapeFn)
-      .SetKernel(ConvBackwardWeightsKernel::Create)
+      .SetKernel(MakeConvBackwardWeightsKernel)
       .IsGradientOp();
   OpRegistry::Global().Register(std::move(backprop_filter));
   return true;

@@ -1,6 +1,7 @@
 #include "ops/dnnl_util.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/status.h"
 
 namespace nabla {
 
@@ -19,12 +20,6 @@ Scratchpad::Scratchpad(const dnnl::primitive_desc_base& pd) {
   memory_ = dnnl::memory(desc, CpuEngine(), buffer_.raw_data());
 }
 
-namespace {
-
-// The most arguments any primitive nabla uses takes (convolution with bias,
-// weights, scratchpad and a post-op is well under this).
-constexpr int kMaxArgs = 16;
-
 void ExecuteArgs(const dnnl::primitive& primitive, const dnnl_exec_arg_t* args,
                  int count) {
   dnnl::error::wrap_c_api(
@@ -32,28 +27,39 @@ void ExecuteArgs(const dnnl::primitive& primitive, const dnnl_exec_arg_t* args,
       "could not execute a primitive");
 }
 
-}  // namespace
-
-void ExecutePrimitive(const dnnl::primitive& primitive,
-                      std::initializer_list<std::pair<int, dnnl::memory>> args) {
-  dnnl_exec_arg_t c_args[kMaxArgs];
-  int count = 0;
-  for (const auto& [arg, memory] : args) {
-    if (count == kMaxArgs) break;
-    c_args[count++] = {arg, memory.get()};
-  }
-  ExecuteArgs(primitive, c_args, count);
+void PrimitiveKernel::AddArg(int arg, bool output, int index,
+                             const dnnl::memory::desc& desc) {
+  bindings_.push_back(Binding{UnboundMemory(desc), output, index});
+  exec_args_.push_back({arg, bindings_.back().memory.get()});
 }
 
-void ExecutePrimitive(const dnnl::primitive& primitive,
-                      const std::unordered_map<int, dnnl::memory>& args) {
-  dnnl_exec_arg_t c_args[kMaxArgs];
-  int count = 0;
-  for (const auto& [arg, memory] : args) {
-    if (count == kMaxArgs) break;
-    c_args[count++] = {arg, memory.get()};
+void PrimitiveKernel::SetPrimitive(dnnl::primitive primitive,
+                                   const dnnl::primitive_desc_base& pd) {
+  scratchpad_ = Scratchpad(pd);
+  exec_args_.push_back({DNNL_ARG_SCRATCHPAD, scratchpad_.memory().get()});
+  primitive_ = std::move(primitive);
+}
+
+absl::Status PrimitiveKernel::Compute(const KernelArgs& args) {
+  if (!primitive_) return absl::OkStatus();
+  for (const Binding& binding : bindings_) {
+    Bind(binding.memory, binding.output ? args.output(binding.index)
+                                        : args.input(binding.index));
   }
-  ExecuteArgs(primitive, c_args, count);
+  ExecuteArgs(primitive_, exec_args_.data(),
+              static_cast<int>(exec_args_.size()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakePrimitiveKernel(
+    absl::string_view what,
+    const std::function<absl::Status(PrimitiveKernel&)>& prepare) {
+  auto kernel = std::make_unique<PrimitiveKernel>();
+  absl::Status prepared;
+  NABLA_RETURN_IF_ERROR(
+      CallDnnl(what, [&] { prepared = prepare(*kernel); }));
+  NABLA_RETURN_IF_ERROR(prepared);
+  return std::unique_ptr<Kernel>(std::move(kernel));
 }
 
 absl::Status RequireOptimizedImpl(const dnnl::primitive_desc_base& pd,

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -21,10 +20,7 @@ namespace nabla {
 namespace {
 
 using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
-// A primitive's arguments, made once by the kernel factory: the memory
-// objects are handles whose buffers Compute() rebinds, so running allocates
-// nothing.
-using ArgMap = std::unordered_map<int, dnnl::memory>;
+using KernelOr = absl::StatusOr<std::unique_ptr<Kernel>>;
 
 constexpr char kValid[] = "valid";
 constexpr char kSame[] = "same";
@@ -235,132 +231,70 @@ absl::Status CheckWorkspace(const dnnl::memory::desc& asked,
 }
 
 // Input x; output y, and for max pooling in training the workspace.
-class PoolForwardKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
-                                                        dnnl::algorithm alg) {
-    const Shape& x = c.input_shape(0);
-    NABLA_ASSIGN_OR_RETURN(
-        PoolProblem p,
-        MakeProblem(c, x, PoolTag(c.input_layout(0), x, DType::kF32)));
-    auto k = std::make_unique<PoolForwardKernel>();
-    if (p.empty) return std::unique_ptr<Kernel>(std::move(k));
-    // Only max pooling in a plan that runs its gradient needs the
-    // workspace; inference skips writing it.
-    k->with_workspace_ = c.num_outputs() > 1 && c.output_used(1);
-    const dnnl::prop_kind prop = k->with_workspace_
-                                     ? dnnl::prop_kind::forward_training
-                                     : dnnl::prop_kind::forward_inference;
-    dnnl::pooling_forward::primitive_desc pd;
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      pd = dnnl::pooling_forward::primitive_desc(ForwardDesc(p, prop, alg),
-                                                 KernelAttr(), CpuEngine());
-    }));
+KernelOr MakePoolForwardKernel(const KernelContext& c, dnnl::algorithm alg) {
+  const Shape& x = c.input_shape(0);
+  NABLA_ASSIGN_OR_RETURN(
+      PoolProblem p,
+      MakeProblem(c, x, PoolTag(c.input_layout(0), x, DType::kF32)));
+  if (p.empty) return EmptyKernel();
+  // Only max pooling in a plan that runs its gradient needs the workspace;
+  // inference skips writing it.
+  const bool with_workspace = c.num_outputs() > 1 && c.output_used(1);
+  const dnnl::prop_kind prop = with_workspace
+                                   ? dnnl::prop_kind::forward_training
+                                   : dnnl::prop_kind::forward_inference;
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
+    dnnl::pooling_forward::primitive_desc pd(ForwardDesc(p, prop, alg),
+                                             KernelAttr(), CpuEngine());
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
-    if (k->with_workspace_) {
+    c.RequestInputLayout(0, p.src);
+    c.SetOutputLayout(0, p.dst);
+    k.AddInput(DNNL_ARG_SRC, 0, p.src);
+    k.AddOutput(DNNL_ARG_DST, 0, p.dst);
+    if (with_workspace) {
       NABLA_RETURN_IF_ERROR(
           CheckWorkspace(pd.workspace_desc(), c.output(1), c.op()));
+      c.SetOutputLayout(1, pd.workspace_desc());
+      k.AddOutput(DNNL_ARG_WORKSPACE, 1, pd.workspace_desc());
     }
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      c.RequestInputLayout(0, p.src);
-      c.SetOutputLayout(0, p.dst);
-      k->src_ = UnboundMemory(p.src);
-      k->dst_ = UnboundMemory(p.dst);
-      k->args_ = {{DNNL_ARG_SRC, k->src_}, {DNNL_ARG_DST, k->dst_}};
-      if (k->with_workspace_) {
-        c.SetOutputLayout(1, pd.workspace_desc());
-        k->workspace_ = UnboundMemory(pd.workspace_desc());
-        k->args_[DNNL_ARG_WORKSPACE] = k->workspace_;
-      }
-      k->primitive_ = dnnl::pooling_forward(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-
-  absl::Status Compute(const KernelArgs& args) override {
-    if (!primitive_) return absl::OkStatus();
-    Bind(src_, args.input(0));
-    Bind(dst_, args.output(0));
-    if (with_workspace_) Bind(workspace_, args.output(1));
-    ExecutePrimitive(primitive_, args_);
+    k.SetPrimitive(dnnl::pooling_forward(pd), pd);
     return absl::OkStatus();
-  }
-
- private:
-  bool with_workspace_ = false;
-  dnnl::memory src_, dst_, workspace_;
-  ArgMap args_;
-  dnnl::pooling_forward primitive_;
-  Scratchpad scratchpad_;
-};
+  });
+}
 
 // Inputs dy and, for max pooling, the workspace; output dx.
-class PoolBackwardKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c,
-                                                        dnnl::algorithm alg) {
-    const bool with_workspace = c.num_inputs() > 1;
-    // Max pooling runs in its forward's layout, which the workspace keeps.
-    const int guide = with_workspace ? 1 : 0;
-    const dnnl_tag tag = PoolTag(c.input_layout(guide), c.input_shape(guide),
-                                 c.input(guide).dtype);
-    NABLA_ASSIGN_OR_RETURN(PoolProblem p,
-                           MakeProblem(c, c.output_shape(0), tag));
-    auto k = std::make_unique<PoolBackwardKernel>();
-    if (p.empty) return std::unique_ptr<Kernel>(std::move(k));
-    k->with_workspace_ = with_workspace;
-    dnnl::pooling_backward::primitive_desc pd;
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      dnnl::pooling_forward::primitive_desc hint(
-          ForwardDesc(p, dnnl::prop_kind::forward_training, alg), CpuEngine());
-      dnnl::pooling_backward::desc d(alg, p.src, p.dst, p.strides, p.kernel,
-                                     p.padding_l, p.padding_r);
-      pd = dnnl::pooling_backward::primitive_desc(d, KernelAttr(), CpuEngine(), hint);
-    }));
+KernelOr MakePoolBackwardKernel(const KernelContext& c, dnnl::algorithm alg) {
+  const bool with_workspace = c.num_inputs() > 1;
+  // Max pooling runs in its forward's layout, which the workspace keeps.
+  const int guide = with_workspace ? 1 : 0;
+  const dnnl_tag tag = PoolTag(c.input_layout(guide), c.input_shape(guide),
+                               c.input(guide).dtype);
+  NABLA_ASSIGN_OR_RETURN(PoolProblem p, MakeProblem(c, c.output_shape(0), tag));
+  if (p.empty) return EmptyKernel();
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
+    dnnl::pooling_forward::primitive_desc hint(
+        ForwardDesc(p, dnnl::prop_kind::forward_training, alg), CpuEngine());
+    dnnl::pooling_backward::desc d(alg, p.src, p.dst, p.strides, p.kernel,
+                                   p.padding_l, p.padding_r);
+    dnnl::pooling_backward::primitive_desc pd(d, KernelAttr(), CpuEngine(),
+                                              hint);
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
+    c.RequestInputLayout(0, p.dst);
+    c.SetOutputLayout(0, p.src);
+    k.AddInput(DNNL_ARG_DIFF_DST, 0, p.dst);
+    k.AddOutput(DNNL_ARG_DIFF_SRC, 0, p.src);
     if (with_workspace) {
       NABLA_RETURN_IF_ERROR(
           CheckWorkspace(pd.workspace_desc(), c.input(1), c.op()));
+      // A workspace in another layout is reordered: its values, each
+      // maximum's offset within its window, do not depend on the layout.
+      c.RequestInputLayout(1, pd.workspace_desc());
+      k.AddInput(DNNL_ARG_WORKSPACE, 1, pd.workspace_desc());
     }
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      c.RequestInputLayout(0, p.dst);
-      c.SetOutputLayout(0, p.src);
-      k->diff_dst_ = UnboundMemory(p.dst);
-      k->diff_src_ = UnboundMemory(p.src);
-      k->args_ = {{DNNL_ARG_DIFF_DST, k->diff_dst_},
-                  {DNNL_ARG_DIFF_SRC, k->diff_src_}};
-      if (with_workspace) {
-        // A workspace in another layout is reordered: its values, each
-        // maximum's offset within its window, do not depend on the layout.
-        c.RequestInputLayout(1, pd.workspace_desc());
-        k->workspace_ = UnboundMemory(pd.workspace_desc());
-        k->args_[DNNL_ARG_WORKSPACE] = k->workspace_;
-      }
-      k->primitive_ = dnnl::pooling_backward(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->args_[DNNL_ARG_SCRATCHPAD] = k->scratchpad_.memory();
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-
-  absl::Status Compute(const KernelArgs& args) override {
-    if (!primitive_) return absl::OkStatus();
-    Bind(diff_dst_, args.input(0));
-    if (with_workspace_) Bind(workspace_, args.input(1));
-    Bind(diff_src_, args.output(0));
-    ExecutePrimitive(primitive_, args_);
+    k.SetPrimitive(dnnl::pooling_backward(pd), pd);
     return absl::OkStatus();
-  }
-
- private:
-  bool with_workspace_ = false;
-  dnnl::memory diff_dst_, workspace_, diff_src_;
-  ArgMap args_;
-  dnnl::pooling_backward primitive_;
-  Scratchpad scratchpad_;
-};
+  });
+}
 
 AttrMap PoolAttrMap(std::vector<int64_t> kernel, std::vector<int64_t> strides,
                     absl::string_view padding) {
@@ -392,7 +326,7 @@ const bool kRegistered = [] {
   DeclarePoolAttrs(max_pool)
       .SetShapeFn([](const ShapeContext& c) { return PoolShapeFn(c, true); })
       .SetKernel([kMax](const KernelContext& c) {
-        return PoolForwardKernel::Create(c, kMax);
+        return MakePoolForwardKernel(c, kMax);
       })
       .SetGradient([](const GradContext& g) -> GradResult {
         if (!g.has_dy(0)) return std::vector<Output>{Output()};
@@ -411,7 +345,7 @@ const bool kRegistered = [] {
       .SetShapeFn(
           [](const ShapeContext& c) { return PoolGradShapeFn(c, true); })
       .SetKernel([kMax](const KernelContext& c) {
-        return PoolBackwardKernel::Create(c, kMax);
+        return MakePoolBackwardKernel(c, kMax);
       })
       .IsGradientOp();
   OpRegistry::Global().Register(std::move(max_pool_grad));
@@ -421,7 +355,7 @@ const bool kRegistered = [] {
   DeclarePoolAttrs(avg_pool)
       .SetShapeFn([](const ShapeContext& c) { return PoolShapeFn(c, false); })
       .SetKernel([kAvg](const KernelContext& c) {
-        return PoolForwardKernel::Create(c, kAvg);
+        return MakePoolForwardKernel(c, kAvg);
       })
       .SetGradient([](const GradContext& g) -> GradResult {
         return std::vector<Output>{
@@ -436,7 +370,7 @@ const bool kRegistered = [] {
       .SetShapeFn(
           [](const ShapeContext& c) { return PoolGradShapeFn(c, false); })
       .SetKernel([kAvg](const KernelContext& c) {
-        return PoolBackwardKernel::Create(c, kAvg);
+        return MakePoolBackwardKernel(c, kAvg);
       })
       .IsGradientOp();
   OpRegistry::Global().Register(std::move(avg_pool_grad));

@@ -37,40 +37,22 @@ SoftmaxView ViewFor(const Shape& shape, int axis) {
 // Fwd is dnnl::softmax_forward or dnnl::logsoftmax_forward, which share
 // their interface.
 template <typename Fwd>
-class SoftmaxForwardKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c) {
-    auto k = std::make_unique<SoftmaxForwardKernel>();
-    const Shape& shape = c.input_shape(0);
-    if (shape.NumElements() == 0) return std::unique_ptr<Kernel>(std::move(k));
-    NABLA_ASSIGN_OR_RETURN(int axis, ResolveAxis(c.GetInt("axis"), shape.rank()));
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      SoftmaxView view = ViewFor(shape, axis);
-      typename Fwd::desc d(dnnl::prop_kind::forward_inference, view.desc,
-                           view.axis);
-      typename Fwd::primitive_desc pd(d, KernelAttr(), CpuEngine());
-      k->primitive_ = Fwd(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->src_ = UnboundMemory(view.desc);
-      k->dst_ = UnboundMemory(view.desc);
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-
-  absl::Status Compute(const KernelArgs& args) override {
-    if (!primitive_) return absl::OkStatus();
-    Bind(src_, args.input(0));
-    Bind(dst_, args.output(0));
-    ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
-                                     {DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+absl::StatusOr<std::unique_ptr<Kernel>> MakeSoftmaxForwardKernel(
+    const KernelContext& c) {
+  const Shape& shape = c.input_shape(0);
+  if (shape.NumElements() == 0) return EmptyKernel();
+  NABLA_ASSIGN_OR_RETURN(int axis, ResolveAxis(c.GetInt("axis"), shape.rank()));
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) {
+    SoftmaxView view = ViewFor(shape, axis);
+    typename Fwd::desc d(dnnl::prop_kind::forward_inference, view.desc,
+                         view.axis);
+    typename Fwd::primitive_desc pd(d, KernelAttr(), CpuEngine());
+    k.AddInput(DNNL_ARG_SRC, 0, view.desc);
+    k.AddOutput(DNNL_ARG_DST, 0, view.desc);
+    k.SetPrimitive(Fwd(pd), pd);
     return absl::OkStatus();
-  }
-
- private:
-  Fwd primitive_;
-  Scratchpad scratchpad_;
-  dnnl::memory src_, dst_;
-};
+  });
+}
 
 // Inputs: dy, y. The forward primitive descriptor is made only as the
 // backward's hint and never executed. oneDNN 2.6 has a JIT backward only
@@ -78,46 +60,25 @@ class SoftmaxForwardKernel : public Kernel {
 // that is accepted here (unlike in convolutions) because a softmax backward
 // touches N*C elements once, a vanishing share of a training step.
 template <typename Fwd, typename Bwd>
-class SoftmaxBackwardKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Create(const KernelContext& c) {
-    auto k = std::make_unique<SoftmaxBackwardKernel>();
-    const Shape& shape = c.output_shape(0);
-    if (shape.NumElements() == 0) return std::unique_ptr<Kernel>(std::move(k));
-    NABLA_ASSIGN_OR_RETURN(int axis, ResolveAxis(c.GetInt("axis"), shape.rank()));
-    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
-      SoftmaxView view = ViewFor(shape, axis);
-      typename Fwd::desc fwd(dnnl::prop_kind::forward_training, view.desc,
-                             view.axis);
-      typename Fwd::primitive_desc fwd_pd(fwd, CpuEngine());
-      typename Bwd::desc bwd(view.desc, view.desc, view.axis);
-      typename Bwd::primitive_desc pd(bwd, KernelAttr(), CpuEngine(), fwd_pd);
-      k->primitive_ = Bwd(pd);
-      k->scratchpad_ = Scratchpad(pd);
-      k->diff_dst_ = UnboundMemory(view.desc);
-      k->dst_ = UnboundMemory(view.desc);
-      k->diff_src_ = UnboundMemory(view.desc);
-    }));
-    return std::unique_ptr<Kernel>(std::move(k));
-  }
-
-  absl::Status Compute(const KernelArgs& args) override {
-    if (!primitive_) return absl::OkStatus();
-    Bind(diff_dst_, args.input(0));
-    Bind(dst_, args.input(1));
-    Bind(diff_src_, args.output(0));
-    ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
-                                     {DNNL_ARG_DIFF_DST, diff_dst_},
-                                     {DNNL_ARG_DST, dst_},
-                                     {DNNL_ARG_DIFF_SRC, diff_src_}});
+absl::StatusOr<std::unique_ptr<Kernel>> MakeSoftmaxBackwardKernel(
+    const KernelContext& c) {
+  const Shape& shape = c.output_shape(0);
+  if (shape.NumElements() == 0) return EmptyKernel();
+  NABLA_ASSIGN_OR_RETURN(int axis, ResolveAxis(c.GetInt("axis"), shape.rank()));
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) {
+    SoftmaxView view = ViewFor(shape, axis);
+    typename Fwd::desc fwd(dnnl::prop_kind::forward_training, view.desc,
+                           view.axis);
+    typename Fwd::primitive_desc fwd_pd(fwd, CpuEngine());
+    typename Bwd::desc bwd(view.desc, view.desc, view.axis);
+    typename Bwd::primitive_desc pd(bwd, KernelAttr(), CpuEngine(), fwd_pd);
+    k.AddInput(DNNL_ARG_DIFF_DST, 0, view.desc);
+    k.AddInput(DNNL_ARG_DST, 1, view.desc);
+    k.AddOutput(DNNL_ARG_DIFF_SRC, 0, view.desc);
+    k.SetPrimitive(Bwd(pd), pd);
     return absl::OkStatus();
-  }
-
- private:
-  Bwd primitive_;
-  Scratchpad scratchpad_;
-  dnnl::memory diff_dst_, dst_, diff_src_;
-};
+  });
+}
 
 absl::Status CheckAxis(const ShapeContext& c, const Shape& shape,
                        absl::string_view what) {
@@ -159,7 +120,7 @@ OpSchema SoftmaxOp(const std::string& name) {
       .Output("y")
       .Attr("axis", AttrType::kInt, IntAttr(-1))
       .SetShapeFn(SoftmaxShapeFn)
-      .SetKernel(&SoftmaxForwardKernel<Fwd>::Create)
+      .SetKernel(&MakeSoftmaxForwardKernel<Fwd>)
       .SetGradient([grad_name](const GradContext& g) -> GradResult {
         return std::vector<Output>{g.builder()->AddOp1(
             grad_name, {g.dy(0), g.y(0)}, {{"axis", IntAttr(g.GetInt("axis"))}},
@@ -175,7 +136,7 @@ OpSchema SoftmaxGradOp(const std::string& name) {
       .Output("dx")
       .Attr("axis", AttrType::kInt, IntAttr(-1))
       .SetShapeFn(SoftmaxGradShapeFn)
-      .SetKernel(&SoftmaxBackwardKernel<Fwd, Bwd>::Create)
+      .SetKernel(&MakeSoftmaxBackwardKernel<Fwd, Bwd>)
       .IsGradientOp();
 }
 

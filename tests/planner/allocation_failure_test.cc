@@ -14,7 +14,6 @@
 #include <cstdio>
 
 #include "absl/strings/match.h"
-
 #include "core/tensor.h"
 #include "graph/builder.h"
 #include "graph/session.h"
@@ -48,7 +47,8 @@ Mlp BuildMlp() {
   Output b2 = b.Variable("b2", {3}, Initializer::Zeros());
   Output h = Dense(mlp.x, w1, b1, Activation::kRelu);
   mlp.loss = SoftmaxCrossEntropy(Dense(h, w2, b2), mlp.labels);
-  absl::StatusOr<TrainStep> train = Sgd(0.5f).Minimize(mlp.loss, {w1, b1, w2, b2});
+  absl::StatusOr<TrainStep> train =
+      Sgd(0.5f).Minimize(mlp.loss, {w1, b1, w2, b2});
   EXPECT_TRUE(train.ok()) << train.status();
   mlp.targets = train->targets();
   absl::StatusOr<Graph> graph = b.Build();
@@ -74,9 +74,9 @@ class AllocationFailureTest : public ::testing::Test {
   void TearDown() override { FailNthTensorAllocation(0); }
 
   absl::StatusOr<Plan*> Compile(Session& session) {
-    return session.Compile({{mlp_.x, Shape({kBatch, 6})},
-                            {mlp_.labels, Shape({kBatch})}},
-                           {mlp_.loss}, mlp_.targets);
+    return session.Compile(
+        {{mlp_.x, Shape({kBatch, 6})}, {mlp_.labels, Shape({kBatch})}},
+        {mlp_.loss}, mlp_.targets);
   }
   absl::StatusOr<float> RunStep(Plan* plan) {
     std::vector<Tensor> out;
@@ -96,14 +96,14 @@ class AllocationFailureTest : public ::testing::Test {
     FailNthTensorAllocation(0);
     if (plan == nullptr) {
       absl::StatusOr<Plan*> compiled = Compile(session);
-      ASSERT_TRUE(compiled.ok()) << "after failing allocation " << n << ": "
-                                 << compiled.status();
+      ASSERT_TRUE(compiled.ok())
+          << "after failing allocation " << n << ": " << compiled.status();
       plan = *compiled;
     }
     for (float expected : reference_) {
       absl::StatusOr<float> loss = RunStep(plan);
-      ASSERT_TRUE(loss.ok()) << "after failing allocation " << n << ": "
-                             << loss.status();
+      ASSERT_TRUE(loss.ok())
+          << "after failing allocation " << n << ": " << loss.status();
       EXPECT_FLOAT_EQ(*loss, expected) << "after failing allocation " << n;
     }
   }
@@ -113,9 +113,12 @@ class AllocationFailureTest : public ::testing::Test {
   float reference_[2] = {0, 0};
 };
 
+// Every failure the hook injects is a tensor's, so the message says how
+// many bytes of what.
 MATCHER(OutOfMemory, "") {
   return arg.code() == absl::StatusCode::kResourceExhausted &&
-         absl::StrContains(arg.message(), "out of memory");
+         absl::StrContains(arg.message(), "out of memory: cannot allocate ") &&
+         absl::StrContains(arg.message(), " bytes for a tensor ");
 }
 
 TEST_F(AllocationFailureTest, EveryAllocationOfCreateCompileAndRun) {
@@ -127,21 +130,33 @@ TEST_F(AllocationFailureTest, EveryAllocationOfCreateCompileAndRun) {
     absl::StatusOr<std::unique_ptr<Session>> session =
         Session::Create(mlp_.graph);
     if (!session.ok()) {
-      EXPECT_THAT(session.status(), OutOfMemory()) << "allocation " << n;
-      ++failed_in_create;
+      EXPECT_THAT(session.status(), OutOfMemory())
+          << "allocation " << n << ": " << session.status();
+      if (failed_in_create++ == 0) {
+        std::printf("first failure in Create: %s\n",
+                    session.status().ToString().c_str());
+      }
       continue;
     }
     absl::StatusOr<Plan*> plan = Compile(**session);
     if (!plan.ok()) {
-      EXPECT_THAT(plan.status(), OutOfMemory()) << "allocation " << n;
-      ++failed_in_compile;
+      EXPECT_THAT(plan.status(), OutOfMemory())
+          << "allocation " << n << ": " << plan.status();
+      if (failed_in_compile++ == 0) {
+        std::printf("first failure in Compile: %s\n",
+                    plan.status().ToString().c_str());
+      }
       ExpectUsable(**session, nullptr, n);
       continue;
     }
     absl::StatusOr<float> loss = RunStep(*plan);
     if (!loss.ok()) {
-      EXPECT_THAT(loss.status(), OutOfMemory()) << "allocation " << n;
-      ++failed_in_run;
+      EXPECT_THAT(loss.status(), OutOfMemory())
+          << "allocation " << n << ": " << loss.status();
+      if (failed_in_run++ == 0) {
+        std::printf("first failure in Run: %s\n",
+                    loss.status().ToString().c_str());
+      }
       ExpectUsable(**session, *plan, n);
       continue;
     }
@@ -152,7 +167,7 @@ TEST_F(AllocationFailureTest, EveryAllocationOfCreateCompileAndRun) {
   }
   std::printf("failed allocations: %d in Create, %d in Compile, %d in Run\n",
               failed_in_create, failed_in_compile, failed_in_run);
-  EXPECT_GE(failed_in_create, 4);  // at least one per variable
+  EXPECT_GE(failed_in_create, 4);   // at least one per variable
   EXPECT_GT(failed_in_compile, 4);  // the arena, scratchpads, constants
   EXPECT_GE(failed_in_run, 1);      // the fetched loss
 }
@@ -169,7 +184,8 @@ TEST_F(AllocationFailureTest, EveryAllocationOfSessionRun) {
       EXPECT_FLOAT_EQ(*loss, reference_[0]);
       break;
     }
-    EXPECT_THAT(loss.status(), OutOfMemory()) << "allocation " << n;
+    EXPECT_THAT(loss.status(), OutOfMemory())
+        << "allocation " << n << ": " << loss.status();
     ++failures;
   }
   EXPECT_GT(failures, 4);

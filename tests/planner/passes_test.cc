@@ -1,11 +1,10 @@
 // The planner's passes (graph/planner.h), each run alone on a small graph
 // or, for AssignBuffers, on a plan written by hand.
 
-#include "graph/planner.h"
-
 #include <algorithm>
 
 #include "graph/builder.h"
+#include "graph/planner.h"
 #include "ops/ops.h"
 #include "tests/test_util.h"
 
@@ -123,9 +122,8 @@ TEST(OrderNodesTest, ReaderThatDependsOnTheWriterCannotBeOrdered) {
   NABLA_ASSERT_OK_AND_ASSIGN(Graph g, b.Build());
   NABLA_ASSERT_OK_AND_ASSIGN(PrunedRequest r,
                              Prune(g, {{grad, Shape({4})}}, {both}, {}));
-  EXPECT_THAT(OrderNodes(g, r),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("cannot order node")));
+  EXPECT_THAT(OrderNodes(g, r), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("cannot order node")));
 }
 
 TEST(AnalyzeLivenessTest, LastUsesFetchesAndViews) {
@@ -140,8 +138,8 @@ TEST(AnalyzeLivenessTest, LastUsesFetchesAndViews) {
                              Prune(g, {{x, Shape({2, 4})}}, {z}, {}));
   NABLA_ASSERT_OK_AND_ASSIGN(NodeSpecs specs, InferShapes(g, r));
   NABLA_ASSERT_OK_AND_ASSIGN(std::vector<int> order, OrderNodes(g, r));
-  ASSERT_THAT(order, ElementsAre(h.ref().node, flat.ref().node,
-                                 y.ref().node, z.ref().node));
+  ASSERT_THAT(order, ElementsAre(h.ref().node, flat.ref().node, y.ref().node,
+                                 z.ref().node));
   ValueTable values = AnalyzeLiveness(g, r, specs, order);
   // The feed, then one slot per output in order.
   ASSERT_EQ(values.num_slots(), 5);
@@ -175,8 +173,8 @@ TEST(ChooseKernelsTest, NegotiatesLayoutsAndReordersOnlyWhereNeeded) {
   NABLA_ASSERT_OK_AND_ASSIGN(Graph g, b.Build());
   NABLA_ASSERT_OK_AND_ASSIGN(
       PrunedRequest r,
-      Prune(g, {{x, Shape({4, 8, 12, 12})}, {f, Shape({16, 8, 3, 3})}},
-            {pool}, {}));
+      Prune(g, {{x, Shape({4, 8, 12, 12})}, {f, Shape({16, 8, 3, 3})}}, {pool},
+            {}));
   NABLA_ASSERT_OK_AND_ASSIGN(NodeSpecs specs, InferShapes(g, r));
   NABLA_ASSERT_OK_AND_ASSIGN(std::vector<int> order, OrderNodes(g, r));
   ValueTable values = AnalyzeLiveness(g, r, specs, order);
@@ -224,9 +222,10 @@ TEST(ChooseKernelsTest, FactoryErrorsNameTheNode) {
   NABLA_ASSERT_OK_AND_ASSIGN(NodeSpecs specs, InferShapes(g, r));
   NABLA_ASSERT_OK_AND_ASSIGN(std::vector<int> order, OrderNodes(g, r));
   VariableStore empty;
-  EXPECT_THAT(ChooseKernels(g, r, specs, order,
-                            AnalyzeLiveness(g, r, specs, order), &empty),
-              StatusIs(absl::StatusCode::kInternal, HasSubstr("Variable node 'v'")));
+  EXPECT_THAT(
+      ChooseKernels(g, r, specs, order, AnalyzeLiveness(g, r, specs, order),
+                    &empty),
+      StatusIs(absl::StatusCode::kInternal, HasSubstr("Variable node 'v'")));
 }
 
 // A chain a -> b -> c -> d of equal values needs two buffers: a's is free
