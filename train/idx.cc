@@ -202,7 +202,9 @@ absl::StatusOr<Tensor> ReadIdxImages(const std::string& path,
   const uint8_t* in = array.data.data();
   if (!options.images_as_float) {
     Tensor images(DType::kU8, shape);
-    std::memcpy(images.raw_data(), in, images.nbytes());
+    // An empty file has no data pointer, and memcpy from null is undefined
+    // even for zero bytes.
+    if (images.nbytes() > 0) std::memcpy(images.raw_data(), in, images.nbytes());
     return images;
   }
   Tensor images(DType::kF32, shape);
