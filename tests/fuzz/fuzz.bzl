@@ -37,7 +37,7 @@ def nabla_fuzz_target(name, deps):
     regressions = "regressions/" + name
     native.cc_test(
         name = name + "_replay_test",
-        size = "small",
+        size = "medium",  # the graph corpora take a minute under ASan
         deps = [":" + name + "_target", ":replay_main"],
         data = native.glob([corpus + "/**", regressions + "/**"]),
         args = [
