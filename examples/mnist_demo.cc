@@ -65,7 +65,8 @@ std::string UserPath(const std::string& path) {
 }
 
 absl::Status Run() {
-  SetNumThreads(absl::GetFlag(FLAGS_inference_threads));
+  NABLA_RETURN_IF_ERROR(Annotate(SetNumThreads(absl::GetFlag(FLAGS_inference_threads)),
+                                 "--inference_threads"));
 
   std::string model_dir = UserPath(absl::GetFlag(FLAGS_model));
   if (model_dir.empty()) {

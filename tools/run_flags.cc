@@ -2,6 +2,7 @@
 
 #include "absl/flags/flag.h"
 #include "core/dnnl_context.h"
+#include "core/status.h"
 #include "infer/saved_model.h"
 #include "tools/commands.h"
 
@@ -24,8 +25,7 @@ absl::StatusOr<std::string> ModelFromFlag() {
 absl::Status ApplyThreadsFlag() {
   const int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 0) return UsageError("--threads must be 0 (automatic) or positive");
-  SetNumThreads(threads);
-  return absl::OkStatus();
+  return Annotate(SetNumThreads(threads), "--threads");
 }
 
 }  // namespace nabla

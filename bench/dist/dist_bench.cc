@@ -59,8 +59,9 @@ absl::Status Run() {
         "--batch=", batch, " does not split between ", ranks, " ranks"));
   }
   const int local = batch / ranks;
-  SetNumThreads(absl::GetFlag(FLAGS_threads) > 0 ? absl::GetFlag(FLAGS_threads)
-                                                 : dist::ThreadsPerRank());
+  NABLA_RETURN_IF_ERROR(
+      SetNumThreads(absl::GetFlag(FLAGS_threads) > 0 ? absl::GetFlag(FLAGS_threads)
+                                                     : dist::ThreadsPerRank()));
   GraphBuilder b;
   LectureModel model = BuildLectureModel(b, 42);
   Adam adam;

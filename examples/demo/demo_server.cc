@@ -59,7 +59,9 @@ json TensorValues(const Tensor& t) {
 void UseThreadsInThisWorker(int threads) {
   thread_local int threads_set = -1;
   if (threads_set != threads) {
-    SetNumThreads(threads);
+    // Checked once at start-up (mnist_demo's --inference_threads), so it
+    // cannot fail here.
+    SetNumThreads(threads).IgnoreError();
     threads_set = threads;
   }
 }

@@ -175,13 +175,17 @@ TEST(DistributedOptimizer, BucketsFollowTheBackwardPass) {
     }
     // The last layer's gradients are complete first: l2/b, l2/w, l1/b, ...
     EXPECT_EQ(order, (std::vector<int>{5, 4, 3, 2, 1, 0})) << bucket_bytes;
-    if (bucket_bytes == 0) EXPECT_EQ(buckets.size(), 6u);
+    if (bucket_bytes == 0) {
+      EXPECT_EQ(buckets.size(), 6u);
+    }
     // l2 is 16*3+3 floats (204 bytes), l1 16*16+16 (1088): 600 bytes closes
     // a bucket after l1/w, then l0 fills the last.
     if (bucket_bytes == 600) {
       EXPECT_EQ(buckets, (std::vector<std::vector<int>>{{5, 4, 3, 2}, {1, 0}}));
     }
-    if (bucket_bytes == int64_t{1} << 20) EXPECT_EQ(buckets.size(), 1u);
+    if (bucket_bytes == int64_t{1} << 20) {
+      EXPECT_EQ(buckets.size(), 1u);
+    }
   }
 }
 

@@ -2,8 +2,8 @@
 // by tools/make_digit_samples.py (labels.csv: file,digit), through
 // ReadImage, PrepareDigit and DigitClassifier, as `nabla predict` does.
 //
-//   bazel run -c opt //tests/infer:measure_digits -- /tmp/digits \
-//       [--sheet=/tmp/seen.pgm] [--prepared_dir=/tmp/prepared] \
+//   bazel run -c opt //tests/infer:measure_digits -- /tmp/digits
+//       [--sheet=/tmp/seen.pgm] [--prepared_dir=/tmp/prepared]
 //       [--keep_stroke_width]
 //
 // Prints the accuracy, per digit and overall, and every mistake. --sheet

@@ -78,7 +78,9 @@ void ExpectMnistGeometry(const MnistDigit& d, int expected_width = 0) {
   // The longer side is 20 pixels; anti-aliased edges may add one.
   EXPECT_GE(std::max(g.x1 - g.x0, g.y1 - g.y0), 20);
   EXPECT_LE(std::max(g.x1 - g.x0, g.y1 - g.y0), 21);
-  if (expected_width > 0) EXPECT_NEAR(g.x1 - g.x0, expected_width, 1);
+  if (expected_width > 0) {
+    EXPECT_NEAR(g.x1 - g.x0, expected_width, 1);
+  }
   EXPECT_EQ(g.max, 255) << "strokes are solid ink";
 }
 
