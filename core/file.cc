@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <limits>
 #include <new>
@@ -338,6 +339,12 @@ std::string SerializeDeterministically(
     message.SerializeToCodedStream(&coded);
   }
   return bytes;
+}
+
+std::string UserPath(const std::string& path) {
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || cwd == nullptr) return path;
+  return absl::StrCat(cwd, "/", path);
 }
 
 }  // namespace nabla

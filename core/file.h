@@ -111,6 +111,11 @@ absl::Status WriteFileAtomically(const std::string& path,
 // `target` (also bare). For tests and tools that tidy folders.
 bool IsTemporaryFileFor(absl::string_view name, absl::string_view target);
 
+// UserPath resolves a path the user typed: `bazel run` starts programs in
+// their runfiles tree, and relative paths mean the folder the user typed
+// them in ($BUILD_WORKING_DIRECTORY). Other paths are returned as they are.
+std::string UserPath(const std::string& path);
+
 // MakeDirectories creates `path` and any missing parents, like mkdir -p;
 // OK when it exists already as a folder. FileError's codes on failure, and
 // FailedPrecondition when `path` or a parent exists but is not a folder.

@@ -108,14 +108,6 @@ const IdxOptions kPixels = [] {
 constexpr char kGraphFile[] = "model.pbtxt";
 constexpr char kCheckpointFile[] = "checkpoint.ckpt";
 
-// `bazel run` starts programs in their runfiles tree; paths the user typed
-// are relative to where they typed them.
-std::string UserPath(const std::string& path) {
-  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path[0] == '/' || cwd == nullptr) return path;
-  return absl::StrCat(cwd, "/", path);
-}
-
 std::string DataDir() {
   std::string dir = absl::GetFlag(FLAGS_data_dir);
   // The default names the copy shipped beside the binary.

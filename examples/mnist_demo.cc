@@ -27,6 +27,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "core/dnnl_context.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "examples/demo/activation_curves.h"
 #include "examples/demo/classifier_pool.h"
@@ -55,14 +56,6 @@ ABSL_FLAG(int64_t, max_body_bytes, int64_t{1} << 20,
 
 namespace nabla {
 namespace {
-
-// `bazel run` starts programs in their runfiles tree; paths the user typed
-// are relative to where they typed them.
-std::string UserPath(const std::string& path) {
-  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path[0] == '/' || cwd == nullptr) return path;
-  return absl::StrCat(cwd, "/", path);
-}
 
 absl::Status Run() {
   NABLA_RETURN_IF_ERROR(Annotate(SetNumThreads(absl::GetFlag(FLAGS_inference_threads)),

@@ -1,6 +1,5 @@
 #include "train/checkpoint.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -22,22 +21,11 @@ namespace nabla {
 namespace {
 
 using ::nabla::testing::RandomTensor;
+using ::nabla::testing::ListDir;
 using ::nabla::testing::StatusIs;
 using ::nabla::testing::TestDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  return names;
-}
 
 struct VariableDef {
   std::string name;

@@ -1,5 +1,6 @@
 #include "tests/test_util.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <cmath>
@@ -14,6 +15,18 @@
 
 namespace nabla {
 namespace testing {
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(d);
+  return names;
+}
 
 std::string TestDir() {
   const char* root = std::getenv("TEST_TMPDIR");

@@ -62,6 +62,10 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
 // test, so that tests never see each other's files.
 std::string TestDir();
 
+// The names in folder `dir` but "." and "..", in no particular order; empty
+// if it cannot be read.
+std::vector<std::string> ListDir(const std::string& dir);
+
 // A tensor of uniform random values in [lo, hi), reproducible from `seed`.
 Tensor RandomTensor(const Shape& shape, uint64_t seed, float lo = -1.0f,
                     float hi = 1.0f);

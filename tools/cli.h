@@ -67,11 +67,6 @@ absl::Status UsageError(absl::string_view message);
 // IsUsageError is true for a status made by UsageError.
 bool IsUsageError(const absl::Status& status);
 
-// UserPath resolves a path the user typed: `bazel run` starts programs in
-// their runfiles tree, and relative paths mean the folder the user typed
-// them in (BUILD_WORKING_DIRECTORY). Other paths are returned as they are.
-std::string UserPath(const std::string& path);
-
 // RunCommandLine selects the subcommand named by argv[1] from `commands`,
 // parses its flags and arguments, runs it and returns the exit code.
 int RunCommandLine(absl::Span<const Command> commands, int argc, char** argv);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "export/dot.h"
 #include "infer/saved_model.h"

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "infer/digit_classifier.h"
 #include "io/digit.h"

@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "infer/saved_model.h"
 #include "io/npy.h"

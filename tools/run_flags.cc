@@ -2,6 +2,7 @@
 
 #include "absl/flags/flag.h"
 #include "core/dnnl_context.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "infer/saved_model.h"
 #include "tools/commands.h"

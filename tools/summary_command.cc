@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "core/file.h"
 #include "core/status.h"
 #include "infer/saved_model.h"
 #include "tools/commands.h"

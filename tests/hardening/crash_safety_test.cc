@@ -3,7 +3,6 @@
 // or new, never a mix or a torn file), and dead writers' temporary files do
 // not pile up.
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +25,7 @@
 namespace nabla {
 namespace {
 
+using ::nabla::testing::ListDir;
 using ::nabla::testing::TestDir;
 
 constexpr int kKills = 200;
@@ -57,27 +57,18 @@ absl::Status SaveNumber(Session* session, int64_t n, const std::string& path) {
 
 int CountTemporaries(const std::string& dir, const std::string& target) {
   int count = 0;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return -1;
-  while (dirent* entry = ::readdir(d)) {
-    count += IsTemporaryFileFor(entry->d_name, target);
+  for (const std::string& name : ListDir(dir)) {
+    count += IsTemporaryFileFor(name, target);
   }
-  ::closedir(d);
   return count;
 }
 
 std::vector<std::string> Others(const std::string& dir,
                                 const std::string& target) {
   std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != ".." && name != target &&
-        !IsTemporaryFileFor(name, target)) {
-      names.push_back(name);
-    }
+  for (const std::string& name : ListDir(dir)) {
+    if (name != target && !IsTemporaryFileFor(name, target)) names.push_back(name);
   }
-  ::closedir(d);
   return names;
 }
 

@@ -20,23 +20,12 @@
 namespace nabla {
 namespace {
 
+using ::nabla::testing::ListDir;
 using ::nabla::testing::StatusIs;
 using ::nabla::testing::TestDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  return names;
-}
 
 // Runs `fn` and fails the test if it took more than a second: the FIFO
 // cases would otherwise block forever, and a hang is what they test.

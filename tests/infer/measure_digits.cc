@@ -23,20 +23,13 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/file.h"
 #include "infer/digit_classifier.h"
 #include "io/digit.h"
 #include "io/image.h"
 
 namespace nabla {
 namespace {
-
-// `bazel run` starts programs in their runfiles tree; paths the user typed
-// are relative to where they typed them.
-std::string UserPath(const std::string& path) {
-  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path[0] == '/' || cwd == nullptr) return path;
-  return absl::StrCat(cwd, "/", path);
-}
 
 void WritePgm(const std::string& path, int w, int h, const std::string& pixels) {
   std::ofstream(path, std::ios::binary) << absl::StrCat("P5\n", w, " ", h, "\n255\n") << pixels;
