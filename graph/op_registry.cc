@@ -52,6 +52,10 @@ OpSchema& OpSchema::WritesInput(int i) {
   written_inputs_.push_back(i);
   return *this;
 }
+OpSchema& OpSchema::DependsOnMode() {
+  depends_on_mode_ = true;
+  return *this;
+}
 
 OpRegistry& OpRegistry::Global() {
   static OpRegistry* registry = new OpRegistry();

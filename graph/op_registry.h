@@ -116,12 +116,13 @@ class KernelContext : public ShapeContext {
                 const AttrMap* attrs, absl::Span<const TensorSpec> inputs,
                 absl::Span<const TensorSpec> outputs,
                 std::vector<bool> output_used, VariableStore* variables,
-                std::vector<Layout> input_layouts)
+                std::vector<Layout> input_layouts, bool training = false)
       : ShapeContext(op, node_name, attrs, inputs),
         outputs_(outputs),
         output_used_(std::move(output_used)),
         variables_(variables),
-        input_layouts_(std::move(input_layouts)) {
+        input_layouts_(std::move(input_layouts)),
+        training_(training) {
     for (int i = 0; i < num_inputs(); ++i) {
       requested_layouts_.push_back(PlainLayout(input(i).shape, input(i).dtype));
     }
@@ -137,6 +138,10 @@ class KernelContext : public ShapeContext {
   // skip work such as pooling's workspace in inference.
   bool output_used(int i) const { return output_used_[i]; }
   VariableStore* variables() const { return variables_; }
+  // True when the plan is compiled in training mode (RunMode in
+  // graph/planner.h): ops declared DependsOnMode() (batch normalization,
+  // dropout) then behave as in training, and as in inference otherwise.
+  bool training() const { return training_; }
 
   // The layout input `i` arrives in.
   const Layout& input_layout(int i) const { return input_layouts_[i]; }
@@ -163,6 +168,7 @@ class KernelContext : public ShapeContext {
   std::vector<bool> output_used_;
   VariableStore* variables_;
   std::vector<Layout> input_layouts_;
+  bool training_;
   // The factory's answers; mutable because factories take the context as
   // const and answer through it.
   mutable std::vector<Layout> requested_layouts_;
@@ -243,6 +249,11 @@ class OpSchema {
   // The kernel updates input `i` in place; that input must come from a
   // Variable, and the executor runs this node after every other reader of it.
   OpSchema& WritesInput(int i);
+  // The op behaves differently in training and in inference (batch
+  // normalization, dropout); its kernel reads KernelContext::training().
+  // Its own in-place writes (running statistics, a mask counter) do not
+  // make a plan a training plan (see planner::ResolveMode).
+  OpSchema& DependsOnMode();
 
   const std::string& name() const { return name_; }
   const std::vector<InputSpec>& inputs() const { return inputs_; }
@@ -255,6 +266,7 @@ class OpSchema {
   bool is_gradient_op() const { return is_gradient_op_; }
   bool kernel_sets_outputs() const { return kernel_sets_outputs_; }
   const std::vector<int>& written_inputs() const { return written_inputs_; }
+  bool depends_on_mode() const { return depends_on_mode_; }
 
  private:
   std::string name_;
@@ -267,6 +279,7 @@ class OpSchema {
   bool not_differentiable_ = false;
   bool is_gradient_op_ = false;
   bool kernel_sets_outputs_ = false;
+  bool depends_on_mode_ = false;
   std::vector<int> written_inputs_;
 };
 

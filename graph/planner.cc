@@ -303,9 +303,24 @@ absl::Status AddReorder(const Graph& graph, int node, int position, int from,
 
 }  // namespace
 
+RunMode ResolveMode(const Graph& graph, const PrunedRequest& request,
+                    RunMode mode) {
+  if (mode != RunMode::kAuto) return mode;
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    if (!request.runs[id]) continue;
+    const OpSchema& schema = *graph.node(id).schema;
+    if (schema.is_gradient_op()) return RunMode::kTraining;
+    if (!schema.written_inputs().empty() && !schema.depends_on_mode()) {
+      return RunMode::kTraining;
+    }
+  }
+  return RunMode::kInference;
+}
+
 absl::StatusOr<KernelPlan> ChooseKernels(
     const Graph& graph, const PrunedRequest& request, const NodeSpecs& specs,
-    absl::Span<const int> order, ValueTable values, VariableStore* variables) {
+    absl::Span<const int> order, ValueTable values, VariableStore* variables,
+    bool training) {
   KernelPlan plan;
   plan.values = std::move(values);
   plan.num_positions = static_cast<int>(order.size());
@@ -325,7 +340,7 @@ absl::StatusOr<KernelPlan> ChooseKernels(
     }
     KernelContext context(node.op(), node.name, &node.attrs, inputs, specs[id],
                           std::move(output_used), variables,
-                          std::move(input_layouts));
+                          std::move(input_layouts), training);
     absl::StatusOr<std::unique_ptr<Kernel>> kernel;
     try {
       kernel = node.schema->kernel_factory()(context);

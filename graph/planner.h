@@ -49,6 +49,26 @@ struct FeedSpec {
   Shape shape;
 };
 
+// RunMode: how ops that behave differently in training and in inference
+// (OpSchema::DependsOnMode: batch normalization, dropout) run in a plan.
+// One graph serves both: a training step and an evaluation of the same
+// graph are two plans of one session, each compiled in its mode.
+enum class RunMode {
+  // Training when the plan trains: it runs a gradient op
+  // (OpSchema::IsGradientOp) or updates a variable in place through an op
+  // that does not depend on the mode (an optimizer's update, the step
+  // increment). Inference otherwise, so that evaluation, prediction and
+  // export get inference behaviour without asking for it.
+  kAuto,
+  kInference,
+  kTraining,
+};
+
+// CompileOptions are Session::Compile's optional settings.
+struct CompileOptions {
+  RunMode mode = RunMode::kAuto;
+};
+
 namespace planner {
 
 // kLiveToEnd is the last use of a value that must outlive the plan's steps
@@ -88,6 +108,11 @@ using NodeSpecs = std::vector<std::vector<TensorSpec>>;
 // error of a node names it and its inputs.
 absl::StatusOr<NodeSpecs> InferShapes(const Graph& graph,
                                       const PrunedRequest& request);
+
+// ResolveMode turns kAuto into kTraining or kInference for the nodes
+// `request` runs (see RunMode); other modes are returned as they are.
+RunMode ResolveMode(const Graph& graph, const PrunedRequest& request,
+                    RunMode mode);
 
 // InputSpec is what a node of the plan reads at `ref`: the fed spec or the
 // producer's inferred one.
@@ -160,7 +185,8 @@ struct KernelPlan {
   int num_reorders = 0;
 };
 
-// ChooseKernels asks each node's kernel factory, in order, for a kernel,
+// ChooseKernels asks each node's kernel factory, in order, for a kernel
+// (in training mode if `training`),
 // telling it the layouts its inputs arrive in and learning the layouts it
 // wants them in and writes its outputs in; it adds a reorder step wherever
 // the two disagree, and after the last step for every fetch that is not
@@ -168,7 +194,8 @@ struct KernelPlan {
 // annotated with the node.
 absl::StatusOr<KernelPlan> ChooseKernels(
     const Graph& graph, const PrunedRequest& request, const NodeSpecs& specs,
-    absl::Span<const int> order, ValueTable values, VariableStore* variables);
+    absl::Span<const int> order, ValueTable values, VariableStore* variables,
+    bool training = false);
 
 // ValueBytes is the bytes a value of `spec` needs in `layout` (blocked
 // layouts may pad).

@@ -34,9 +34,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(Graph graph) {
 
 absl::StatusOr<Plan*> Session::Compile(absl::Span<const FeedSpec> feeds,
                                        absl::Span<const NodeOutput> fetches,
-                                       absl::Span<const NodeOutput> targets) {
-  return AtBoundary("Session::Compile",
-                    [&] { return CompileUnguarded(feeds, fetches, targets); });
+                                       absl::Span<const NodeOutput> targets,
+                                       CompileOptions options) {
+  return AtBoundary("Session::Compile", [&] {
+    return CompileUnguarded(feeds, fetches, targets, options);
+  });
 }
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(
@@ -72,7 +74,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::CreateUnguarded(Graph graph) {
 
 absl::StatusOr<Plan*> Session::CompileUnguarded(
     absl::Span<const FeedSpec> feeds, absl::Span<const NodeOutput> fetches,
-    absl::Span<const NodeOutput> targets) {
+    absl::Span<const NodeOutput> targets, CompileOptions options) {
   using planner::BufferAssignment;
   using planner::KernelPlan;
   using planner::NodeSpecs;
@@ -85,10 +87,12 @@ absl::StatusOr<Plan*> Session::CompileUnguarded(
   NABLA_ASSIGN_OR_RETURN(std::vector<int> order,
                          planner::OrderNodes(graph_, request));
   ValueTable values = planner::AnalyzeLiveness(graph_, request, specs, order);
+  const bool training = planner::ResolveMode(graph_, request, options.mode) ==
+                        RunMode::kTraining;
   NABLA_ASSIGN_OR_RETURN(
       KernelPlan kernels,
       planner::ChooseKernels(graph_, request, specs, order, std::move(values),
-                             &variables_));
+                             &variables_, training));
   BufferAssignment buffers = planner::AssignBuffers(kernels);
   GrowArena(buffers.buffer_bytes);
 
@@ -112,6 +116,7 @@ absl::StatusOr<Plan*> Session::CompileUnguarded(
   plan->stats_.arena_bytes = buffers.arena_bytes;
   plan->stats_.unshared_bytes = buffers.unshared_bytes;
   plan->stats_.num_reorders = kernels.num_reorders;
+  plan->stats_.training = training;
   plans_.push_back(std::move(plan));
   return plans_.back().get();
 }

@@ -53,6 +53,8 @@ struct PlanStats {
   size_t unshared_bytes = 0;
   // Layout conversions the executor inserted between kernels.
   int num_reorders = 0;
+  // The plan was compiled in training mode (RunMode, graph/planner.h).
+  bool training = false;
 };
 
 class Session;
@@ -110,10 +112,13 @@ class Session {
   // Compiles a plan; the session owns it and keeps it as long as the
   // session lives. Every placeholder the fetches and targets depend on must
   // be fed; feeding a node's output while another of its outputs is needed
-  // is an error.
+  // is an error. `options.mode` decides how batch normalization and dropout
+  // behave; by default a plan that trains (computes gradients or updates
+  // variables) runs them as in training, any other as in inference.
   absl::StatusOr<Plan*> Compile(absl::Span<const FeedSpec> feeds,
                                 absl::Span<const NodeOutput> fetches,
-                                absl::Span<const NodeOutput> targets = {});
+                                absl::Span<const NodeOutput> targets = {},
+                                CompileOptions options = {});
 
   // Runs the graph once: compiles (or reuses) a plan for these feeds' shapes
   // and returns fresh copies of the fetched values.
@@ -133,7 +138,8 @@ class Session {
   static absl::StatusOr<std::unique_ptr<Session>> CreateUnguarded(Graph graph);
   absl::StatusOr<Plan*> CompileUnguarded(absl::Span<const FeedSpec> feeds,
                                          absl::Span<const NodeOutput> fetches,
-                                         absl::Span<const NodeOutput> targets);
+                                         absl::Span<const NodeOutput> targets,
+                                         CompileOptions options);
   absl::StatusOr<std::vector<Tensor>> RunUnguarded(
       absl::Span<const std::pair<NodeOutput, Tensor>> feeds,
       absl::Span<const NodeOutput> fetches,

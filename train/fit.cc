@@ -162,7 +162,8 @@ absl::StatusOr<Trainer::Compiled*> Trainer::Prepare(bool train,
   if (train) targets = model_.train_targets;
   absl::StatusOr<Plan*> plan = session_->Compile(
       {FeedSpec{model_.inputs, inputs}, FeedSpec{model_.labels, labels}},
-      fetches, targets);
+      fetches, targets,
+      CompileOptions{train ? RunMode::kTraining : RunMode::kInference});
   if (!plan.ok()) {
     compiled_.erase(key);
     return plan.status();

@@ -164,6 +164,33 @@ TEST(AnalyzeLivenessTest, LastUsesFetchesAndViews) {
 
 // Conv2D and MaxPool2D agree on a blocked layout, so nothing converts
 // between them; the pooled value is fetched, so one reorder makes it plain.
+TEST(ResolveModeTest, PlansThatTrainAreTrainingPlans) {
+  GraphBuilder b;
+  Output x = b.Placeholder("x", {kUnknownDim, 4});
+  Output v = b.Variable("v", {4}, Initializer::Zeros());
+  Output y = Relu(Add(x, v), "y");
+  Output dx = ReluGrad(x, y, "dx");
+  Output grad = b.Placeholder("grad", {4});
+  Output update = ApplySgd(v, grad, b.Scalar(0.1f), "update");
+  NABLA_ASSERT_OK_AND_ASSIGN(Graph g, b.Build());
+  const FeedSpec feed_x{x, Shape({2, 4})};
+  const FeedSpec feed_grad{grad, Shape({4})};
+
+  NABLA_ASSERT_OK_AND_ASSIGN(PrunedRequest forward, Prune(g, {feed_x}, {y}, {}));
+  EXPECT_EQ(ResolveMode(g, forward, RunMode::kAuto), RunMode::kInference);
+  EXPECT_EQ(ResolveMode(g, forward, RunMode::kTraining), RunMode::kTraining);
+
+  // A gradient op makes a training plan, and so does an optimizer update.
+  NABLA_ASSERT_OK_AND_ASSIGN(PrunedRequest backward,
+                             Prune(g, {feed_x}, {dx}, {}));
+  EXPECT_EQ(ResolveMode(g, backward, RunMode::kAuto), RunMode::kTraining);
+  EXPECT_EQ(ResolveMode(g, backward, RunMode::kInference),
+            RunMode::kInference);
+  NABLA_ASSERT_OK_AND_ASSIGN(PrunedRequest step,
+                             Prune(g, {feed_grad}, {}, {update}));
+  EXPECT_EQ(ResolveMode(g, step, RunMode::kAuto), RunMode::kTraining);
+}
+
 TEST(ChooseKernelsTest, NegotiatesLayoutsAndReordersOnlyWhereNeeded) {
   GraphBuilder b;
   Output x = b.Placeholder("x", {kUnknownDim, 8, 12, 12});
