@@ -7,10 +7,13 @@
 #include "ops/arith.h"        // IWYU pragma: export
 #include "ops/conv.h"         // IWYU pragma: export
 #include "ops/dense.h"        // IWYU pragma: export
+#include "ops/dropout.h"      // IWYU pragma: export
 #include "ops/losses.h"       // IWYU pragma: export
 #include "ops/metrics.h"      // IWYU pragma: export
+#include "ops/normalization.h"  // IWYU pragma: export
 #include "ops/optimizers.h"   // IWYU pragma: export
 #include "ops/pool.h"         // IWYU pragma: export
+#include "ops/quantized.h"    // IWYU pragma: export
 #include "ops/shape_ops.h"    // IWYU pragma: export
 #include "ops/softmax.h"      // IWYU pragma: export
 

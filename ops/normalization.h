@@ -1,0 +1,9 @@
+// BatchNorm and its gradient (issue 12).
+// (Being written; the family is registered in ops/BUILD.bazel already.)
+
+#ifndef NABLA_OPS_NORMALIZATION_H_
+#define NABLA_OPS_NORMALIZATION_H_
+
+namespace nabla {}  // namespace nabla
+
+#endif  // NABLA_OPS_NORMALIZATION_H_
