@@ -355,6 +355,10 @@ KernelOr MakeBatchNormGradKernel(const KernelContext& c) {
     k.AddInput(DNNL_ARG_DIFF_DST, 0, pd.diff_dst_desc());
     k.AddInput(DNNL_ARG_SRC, 1, pd.src_desc());
     k.AddInput(DNNL_ARG_SCALE, 2, stats);
+    // oneDNN 2.6 asks for the shift with use_shift, though the gradient does
+    // not depend on it (the ReLU's mask is in the workspace); it is given
+    // the scale's buffer, which it only reads.
+    k.AddInput(DNNL_ARG_SHIFT, 2, stats);
     k.AddInput(DNNL_ARG_MEAN, 3, stats);
     k.AddInput(DNNL_ARG_VARIANCE, 4, stats);
     if (a.relu) {
