@@ -473,6 +473,17 @@ absl::Status ConvertPool(const NodeConversion& c) {
                  kernel.data(), strides.data(), node);
 }
 
+// The inference form: ONNX's BatchNormalization normalizes with its mean
+// and variance inputs, nabla's running statistics (inputs 3 and 4), as
+// nabla's inference plans do. Both take momentum as the weight of the old
+// running value; a fused ReLU becomes a Relu after it.
+absl::Status ConvertBatchNorm(const NodeConversion& c) {
+  onnx::NodeProto* node = c.EmitWithActivation("BatchNormalization", c.inputs());
+  SetAttr(node, "epsilon", c.GetFloat("epsilon"));
+  SetAttr(node, "momentum", c.GetFloat("momentum"));
+  return absl::OkStatus();
+}
+
 const absl::flat_hash_map<std::string, Converter>& Converters() {
   static const auto* converters =
       new absl::flat_hash_map<std::string, Converter>{
@@ -502,6 +513,7 @@ const absl::flat_hash_map<std::string, Converter>& Converters() {
           {"Conv2DWithBias", ConvertConv},
           {"MaxPool2D", ConvertPool},
           {"AvgPool2D", ConvertPool},
+          {"BatchNorm", ConvertBatchNorm},
       };
   return *converters;
 }

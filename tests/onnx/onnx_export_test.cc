@@ -309,6 +309,32 @@ TEST(OnnxArithTest, ZerosLike) {
   ExpectOnnxMatchesNabla(b, {ZerosLike(Relu(x), "zeros")}, TwoBatches(x, 150));
 }
 
+// The inference form, from the running statistics; a fused ReLU becomes a
+// Relu after it. NCHW and [N, C], at the lowest and highest opset.
+TEST(OnnxNormalizationTest, BatchNormFromRunningStatistics) {
+  for (int64_t opset : {kOnnxMinOpset, kOnnxMaxOpset}) {
+    for (const Shape& shape : {Shape({kUnknownDim, 3, 5, 4}), Shape({kUnknownDim, 6})}) {
+      SCOPED_TRACE(absl::StrCat("opset ", opset, " x ", shape.ToString()));
+      GraphBuilder b;
+      Output x = b.Placeholder("x", shape);
+      const Shape c({shape[1]});
+      Output gamma = b.Variable("gamma", c, Initializer::Value(RandomTensor(c, 180, 0.5f, 1.5f)));
+      Output variance =
+          b.Variable("variance", c, Initializer::Value(RandomTensor(c, 183, 0.5f, 2.f)));
+      BatchNormOptions options;
+      options.epsilon = 1e-2f;
+      Output linear = BatchNorm(x, gamma, RandomVariable(b, "beta", c, 181),
+                                RandomVariable(b, "mean", c, 182), variance, options, "bn");
+      options.activation = Activation::kRelu;
+      Output relu = BatchNorm(x, gamma, RandomVariable(b, "beta2", c, 184),
+                              RandomVariable(b, "mean2", c, 185), variance, options, "bn_relu");
+      OnnxExportOptions export_options;
+      export_options.opset = opset;
+      ExpectOnnxMatchesNabla(b, {linear, relu}, TwoBatches(x, 190), export_options);
+    }
+  }
+}
+
 TEST(OnnxExportTest, HigherOpsetsToo) {
   for (int64_t opset : {kOnnxMinOpset, kOnnxMaxOpset}) {
     SCOPED_TRACE(absl::StrCat("opset ", opset));
