@@ -194,6 +194,24 @@ absl::Status CheckStatsLayout(const dnnl::memory::desc& desc, int64_t channels,
   return absl::OkStatus();
 }
 
+// The workspace travels between the kernels as the plain u8 value the op
+// declares (so that it needs no reorder and can be fetched and fed, as the
+// benchmarks do), holding oneDNN's workspace in its first bytes; both
+// kernels choose the same data layout (DataLayout), so the gradient reads
+// the bytes as they were written. The declared value must hold them.
+absl::Status CheckWorkspace(const dnnl::memory::desc& asked,
+                            const TensorSpec& declared,
+                            absl::string_view what) {
+  if (asked.data_type() != dnnl_dt::u8 ||
+      LayoutBytes(asked) >
+          static_cast<size_t>(declared.shape.NumElements())) {
+    return absl::InternalError(absl::StrCat(
+        what, ": oneDNN's fused-ReLU workspace (", LayoutBytes(asked),
+        " bytes) does not fit the declared ", declared.ToString()));
+  }
+  return absl::OkStatus();
+}
+
 // The forward kernel: the primitive, then the running statistics. In
 // training they are updated in place (inputs 3 and 4, Variables) from the
 // batch statistics the primitive wrote to outputs 1 and 2; in inference
@@ -301,9 +319,8 @@ KernelOr MakeBatchNormKernel(const KernelContext& c) {
           }
           k.AddOutput(DNNL_ARG_DST, 0, pd.dst_desc());
           if (with_workspace) {
-            // The declared workspace is a byte per element; the executor
-            // allocates the larger of it and what this layout needs.
-            c.SetOutputLayout(3, pd.workspace_desc());
+            NABLA_RETURN_IF_ERROR(
+                CheckWorkspace(pd.workspace_desc(), c.output(3), c.op()));
             k.AddOutput(DNNL_ARG_WORKSPACE, 3, pd.workspace_desc());
           }
           k.SetPrimitive(dnnl::batch_normalization_forward(pd), pd);
@@ -362,8 +379,8 @@ KernelOr MakeBatchNormGradKernel(const KernelContext& c) {
     k.AddInput(DNNL_ARG_MEAN, 3, stats);
     k.AddInput(DNNL_ARG_VARIANCE, 4, stats);
     if (a.relu) {
-      // The forward's workspace, in the layout that kernel gave it.
-      c.RequestInputLayout(5, pd.workspace_desc());
+      NABLA_RETURN_IF_ERROR(
+          CheckWorkspace(pd.workspace_desc(), c.input(5), c.op()));
       k.AddInput(DNNL_ARG_WORKSPACE, 5, pd.workspace_desc());
     }
     k.AddOutput(DNNL_ARG_DIFF_SRC, 0, pd.diff_src_desc());

@@ -70,8 +70,8 @@ struct BatchNormOptions {
 // The node (op BatchNorm) has four outputs: y; the batch mean and the
 // biased batch variance [C] in training (copies of the running statistics
 // in inference), which the gradient reads; and oneDNN's workspace for a
-// fused ReLU (u8, at most one byte per element of x; [0] without the ReLU),
-// which only the gradient reads and which cannot be fetched.
+// fused ReLU (u8 of x's shape, whose first bytes hold oneDNN's opaque
+// workspace; [0] without the ReLU), which the gradient reads.
 Output BatchNorm(Output x, Output scale, Output shift, Output running_mean,
                  Output running_variance, const BatchNormOptions& options = {},
                  absl::string_view name = {});

@@ -465,6 +465,26 @@ TEST(BatchNormRunningStatsTest, EmptyBatchInInference) {
   EXPECT_EQ(ToDoubles(out[1]), ToDoubles(p.running_mean));
 }
 
+// The workspace of a fused ReLU is a plain value that can be fetched (the
+// op benchmarks fetch it and feed it to the gradient).
+TEST(BatchNormRunningStatsTest, FusedReluWorkspaceCanBeFetched) {
+  for (const Shape& shape : {Shape({2, 16, 3, 3}), Shape({5, 3})}) {
+    Problem p = MakeProblem(shape, 320);
+    BatchNormOptions relu;
+    relu.activation = Activation::kRelu;
+    Model m = BuildModel(p, relu);
+    ASSERT_NE(m.session, nullptr);
+    NABLA_ASSERT_OK_AND_ASSIGN(
+        Plan * plan,
+        m.session->Compile({FeedSpec{m.x, shape}}, {m.y, OutputOf(m.y, 3)}, {},
+                           CompileOptions{RunMode::kTraining}));
+    std::vector<Tensor> out;
+    NABLA_ASSERT_OK(plan->Run({p.x}, &out));
+    EXPECT_EQ(out[1].dtype(), DType::kU8);
+    EXPECT_EQ(out[1].shape(), shape);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Gradients: finite differences in training mode (CheckGradients compiles
 // with the gradients, so kAuto trains).
@@ -519,6 +539,32 @@ TEST(BatchNormGradientTest, FiniteDifferencesAfterConvolution) {
       {RandomTensor(Shape({2, 2, 5, 5}), 420, -1, 1),
        RandomTensor(Shape({16}), 422, 0.5f, 1.5f),
        RandomTensor(Shape({16}), 423, -0.5f, 0.5f)},
+      {0, 1, 2});
+}
+
+// A fused ReLU's gradient, through the workspace, plain [N, C] and after a
+// convolution.
+TEST(BatchNormGradientTest, FiniteDifferencesFusedRelu) {
+  BatchNormOptions options;
+  options.epsilon = 1e-2f;
+  options.activation = Activation::kRelu;
+  CheckGradients(
+      [&](GraphBuilder& b, const std::vector<Output>& in) {
+        return BatchNormOfInputs(b, in, options);
+      },
+      {RandomTensor(Shape({6, 4}), 430, -2, 2),
+       RandomTensor(Shape({4}), 431, 0.5f, 1.5f),
+       RandomTensor(Shape({4}), 432, -0.5f, 0.5f)},
+      {0, 1, 2});
+  Tensor w = RandomTensor(Shape({16, 2, 3, 3}), 441, -0.5f, 0.5f);
+  CheckGradients(
+      [&](GraphBuilder& b, const std::vector<Output>& in) {
+        Output h = Conv2D(in[0], b.Constant(w, "w"));
+        return BatchNormOfInputs(b, {h, in[1], in[2]}, options);
+      },
+      {RandomTensor(Shape({2, 2, 5, 5}), 440, -1, 1),
+       RandomTensor(Shape({16}), 442, 0.5f, 1.5f),
+       RandomTensor(Shape({16}), 443, -0.5f, 0.5f)},
       {0, 1, 2});
 }
 
