@@ -174,6 +174,31 @@ std::vector<OpCase> MakeCases() {
     cases.push_back(std::move(c));
   }
   {
+    // Batch normalization of conv1's output. A forward-only plan runs it in
+    // inference (running statistics); the backward plan, which runs
+    // BatchNormGrad, in training.
+    OpCase c;
+    c.name = "BatchNorm";
+    const RawBatchNormSpec spec = kLectureConv1Output;
+    c.inputs = {
+        CaseInput("x", {kB, spec.channels, spec.height, spec.width}),
+        CaseInput("gamma", {spec.channels}).Range(0.5f, 1.5f),
+        CaseInput("beta", {spec.channels}).Range(-0.5f, 0.5f)};
+    c.build = [spec](GraphBuilder& b, const std::vector<Output>& in) {
+      const Shape channels({spec.channels});
+      Output mean = b.Variable("bn/moving_mean", channels, Initializer::Zeros());
+      Output variance = b.Variable("bn/moving_variance", channels,
+                                   Initializer::Constant(1.0f));
+      return std::vector<Output>{
+          BatchNorm(in[0], in[1], in[2], mean, variance)};
+    };
+    c.raw_forward = [spec](int64_t n) { return RawBatchNormForward(n, spec); };
+    c.raw_backward = [spec](int64_t n) {
+      return RawBatchNormBackward(n, spec);
+    };
+    cases.push_back(std::move(c));
+  }
+  {
     // The model's first op: u8 pixels to f32 in [0, 1].
     OpCase c;
     c.name = "Cast";

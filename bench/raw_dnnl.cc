@@ -593,6 +593,106 @@ RawOpOr RawSoftmaxBackward(int64_t rows, int64_t classes) {
 
 namespace {
 
+constexpr float kBatchNormEpsilon = 1e-3f;
+
+memory::desc BatchNormData(int64_t batch, const RawBatchNormSpec& spec) {
+  return Plain({batch, spec.channels, spec.height, spec.width}, tag::nchw);
+}
+
+memory Ones(const memory::desc& desc) {
+  memory m = New(desc);
+  float* p = static_cast<float*>(m.get_data_handle());
+  std::fill(p, p + desc.get_size() / sizeof(float), 1.0f);
+  return m;
+}
+
+}  // namespace
+
+RawOpOr RawBatchNormForward(int64_t batch, const RawBatchNormSpec& spec) {
+  return Guard<std::unique_ptr<RawOp>>("batch norm forward", [&] {
+    auto op = std::make_unique<RawOp>();
+    const memory::desc d = BatchNormData(batch, spec);
+    const memory::desc c = Plain({spec.channels}, tag::a);
+    memory x = Filled(d, 1);
+    memory gamma = Filled(c, 2, 0.5f, 1.5f);
+    memory beta = Filled(c, 3, -0.5f, 0.5f);
+    memory mean = Zeros(c);
+    memory variance = Ones(c);
+    memory y = New(d);
+    dnnl::batch_normalization_forward::primitive_desc pd(
+        dnnl::batch_normalization_forward::desc(
+            prop_kind::forward_inference, d, kBatchNormEpsilon,
+            dnnl::normalization_flags::use_scale |
+                dnnl::normalization_flags::use_shift |
+                dnnl::normalization_flags::use_global_stats),
+        CpuEngine());
+    op->steps().Add(dnnl::batch_normalization_forward(pd),
+                    {{DNNL_ARG_SRC, x},
+                     {DNNL_ARG_SCALE, gamma},
+                     {DNNL_ARG_SHIFT, beta},
+                     {DNNL_ARG_MEAN, mean},
+                     {DNNL_ARG_VARIANCE, variance},
+                     {DNNL_ARG_DST, y}});
+    op->user_inputs() = {x, gamma, beta};
+    op->user_outputs() = {y};
+    return op;
+  });
+}
+
+RawOpOr RawBatchNormBackward(int64_t batch, const RawBatchNormSpec& spec) {
+  return Guard<std::unique_ptr<RawOp>>("batch norm backward", [&] {
+    auto op = std::make_unique<RawOp>();
+    const memory::desc d = BatchNormData(batch, spec);
+    const memory::desc c = Plain({spec.channels}, tag::a);
+    memory x = Filled(d, 1);
+    memory gamma = Filled(c, 2, 0.5f, 1.5f);
+    memory beta = Filled(c, 3, -0.5f, 0.5f);
+    const dnnl::normalization_flags flags =
+        dnnl::normalization_flags::use_scale |
+        dnnl::normalization_flags::use_shift;
+    dnnl::batch_normalization_forward::primitive_desc fwd(
+        dnnl::batch_normalization_forward::desc(
+            prop_kind::forward_training, d, kBatchNormEpsilon, flags),
+        CpuEngine());
+    memory mean = New(c);
+    memory variance = New(c);
+    {
+      memory y = New(d);
+      dnnl::batch_normalization_forward(fwd).execute(
+          CpuStream(), {{DNNL_ARG_SRC, x},
+                        {DNNL_ARG_SCALE, gamma},
+                        {DNNL_ARG_SHIFT, beta},
+                        {DNNL_ARG_MEAN, mean},
+                        {DNNL_ARG_VARIANCE, variance},
+                        {DNNL_ARG_DST, y}});
+      CpuStream().wait();
+    }
+    dnnl::batch_normalization_backward::primitive_desc bwd(
+        dnnl::batch_normalization_backward::desc(
+            prop_kind::backward, d, d, kBatchNormEpsilon, flags),
+        CpuEngine(), fwd);
+    memory dy = Filled(d, 4);
+    memory dx = New(d);
+    memory dgamma = New(c);
+    memory dbeta = New(c);
+    op->steps().Add(dnnl::batch_normalization_backward(bwd),
+                    {{DNNL_ARG_SRC, x},
+                     {DNNL_ARG_DIFF_DST, dy},
+                     {DNNL_ARG_SCALE, gamma},
+                     {DNNL_ARG_SHIFT, beta},
+                     {DNNL_ARG_MEAN, mean},
+                     {DNNL_ARG_VARIANCE, variance},
+                     {DNNL_ARG_DIFF_SRC, dx},
+                     {DNNL_ARG_DIFF_SCALE, dgamma},
+                     {DNNL_ARG_DIFF_SHIFT, dbeta}});
+    op->user_inputs() = {x, gamma, beta, dy};
+    op->user_outputs() = {dx, dgamma, dbeta};
+    return op;
+  });
+}
+
+namespace {
+
 // Adds the mean cross-entropy loop: from log-probabilities `log_probs`
 // [rows, classes] and s32 `labels`, writes the loss to *loss and
 // (softmax - one_hot) / rows to `backprop`.

@@ -161,6 +161,21 @@ RawOpOr RawSoftmaxBackward(int64_t rows, int64_t classes);
 RawOpOr RawSoftmaxCrossEntropyForward(int64_t rows, int64_t classes);
 RawOpOr RawSoftmaxCrossEntropyBackward(int64_t rows, int64_t classes);
 
+// Batch normalization over the channels of plain NCHW [N, C, H, W] with
+// scale and shift (use_scale | use_shift) and epsilon 1e-3, as nabla's
+// BatchNorm runs on a plain input. The forward is the inference form
+// (use_global_stats, running mean 0 and variance 1, a fresh layer's), which
+// is what a forward-only nabla plan runs: inputs x, gamma, beta; output y.
+// The backward is the training one (prop_kind backward, with the batch
+// statistics of a training forward run at creation): inputs x, gamma,
+// beta, dy; outputs dx, dgamma, dbeta.
+struct RawBatchNormSpec {
+  int64_t channels, height, width;
+};
+inline constexpr RawBatchNormSpec kLectureConv1Output{32, 24, 24};
+RawOpOr RawBatchNormForward(int64_t batch, const RawBatchNormSpec& spec);
+RawOpOr RawBatchNormBackward(int64_t batch, const RawBatchNormSpec& spec);
+
 // RawLectureModel: the lecture's whole model on oneDNN, either one training
 // step (forward in training mode, mean softmax cross-entropy, backward,
 // Keras's Adam update of the 8 variables) or inference (forward ending in
