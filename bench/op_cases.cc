@@ -186,7 +186,8 @@ std::vector<OpCase> MakeCases() {
         CaseInput("beta", {spec.channels}).Range(-0.5f, 0.5f)};
     c.build = [spec](GraphBuilder& b, const std::vector<Output>& in) {
       const Shape channels({spec.channels});
-      Output mean = b.Variable("bn/moving_mean", channels, Initializer::Zeros());
+      Output mean =
+          b.Variable("bn/moving_mean", channels, Initializer::Zeros());
       Output variance = b.Variable("bn/moving_variance", channels,
                                    Initializer::Constant(1.0f));
       return std::vector<Output>{

@@ -91,7 +91,8 @@ absl::StatusOr<int64_t> CheckPerChannel(
     const Shape& shape = c.input_shape(i++);
     if (shape.rank() != 1 || !DimsAgree(shape[0], channels)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          name, " must be [", channels == kUnknownDim ? "C" : absl::StrCat(channels),
+          name, " must be [",
+          channels == kUnknownDim ? "C" : absl::StrCat(channels),
           "] (one value per channel of ", x.ToString(), "), got ",
           shape.ToString()));
     }
@@ -135,8 +136,9 @@ SpecList BatchNormGradShapeFn(const ShapeContext& c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "dy is ", dy.ToString(), " but x is ", x.ToString()));
   }
-  NABLA_ASSIGN_OR_RETURN(int64_t channels,
-                         CheckPerChannel(c, x, 2, {"scale", "mean", "variance"}));
+  NABLA_ASSIGN_OR_RETURN(
+      int64_t channels,
+      CheckPerChannel(c, x, 2, {"scale", "mean", "variance"}));
   const TensorSpec& workspace = c.input(5);
   const TensorSpec expected = WorkspaceSpec(x, a.relu);
   if (workspace.dtype != DType::kU8 ||
@@ -226,8 +228,9 @@ class BatchNormForwardKernel : public Kernel {
         momentum_(momentum),
         // m / (m - 1) turns the biased batch variance into the unbiased one.
         bessel_(values_per_channel > 1
-                    ? static_cast<float>(static_cast<double>(values_per_channel) /
-                                         (values_per_channel - 1))
+                    ? static_cast<float>(
+                          static_cast<double>(values_per_channel) /
+                          (values_per_channel - 1))
                     : 1.f),
         copy_mean_(copy_mean),
         copy_variance_(copy_variance) {}
@@ -455,11 +458,12 @@ const char* ActivationName(Activation activation) {
 Output BatchNorm(Output x, Output scale, Output shift, Output running_mean,
                  Output running_variance, const BatchNormOptions& options,
                  absl::string_view name) {
-  return MakeOp("BatchNorm", {x, scale, shift, running_mean, running_variance},
-                {{"epsilon", FloatAttr(options.epsilon)},
-                 {"momentum", FloatAttr(options.momentum)},
-                 {"activation", StringAttr(ActivationName(options.activation))}},
-                name);
+  return MakeOp(
+      "BatchNorm", {x, scale, shift, running_mean, running_variance},
+      {{"epsilon", FloatAttr(options.epsilon)},
+       {"momentum", FloatAttr(options.momentum)},
+       {"activation", StringAttr(ActivationName(options.activation))}},
+      name);
 }
 
 BatchNormLayer BatchNormWithVariables(Output x, const BatchNormOptions& options,

@@ -65,6 +65,9 @@ struct CaseInput {
   DType dtype = DType::kF32;
   std::vector<int64_t> values;  // for integer inputs
   float lo = -1.0f, hi = 1.0f;  // the range of f32 inputs
+  // An f32 Variable, not differentiated (an input the op updates in place,
+  // such as BatchNorm's running statistics).
+  bool variable = false;
 };
 
 // A small, valid use of an op: its inputs and attributes.
@@ -78,6 +81,9 @@ CaseInput F32(Shape shape, float lo = -1.0f, float hi = 1.0f) {
 }
 CaseInput I32(Shape shape, std::vector<int64_t> values) {
   return CaseInput{std::move(shape), DType::kI32, std::move(values)};
+}
+CaseInput Var(Shape shape, float lo, float hi) {
+  return CaseInput{std::move(shape), DType::kF32, {}, lo, hi, true};
 }
 
 // A case for every op with a gradient rule. An op added with a gradient
@@ -119,6 +125,9 @@ const std::map<std::string, GradCase>& GradCases() {
       {"BinaryCrossEntropy",
        {{F32({2, 3}, 0.1f, 0.9f), F32({2, 3}, 0.0f, 1.0f)}}},
       {"BinaryCrossEntropyWithLogits", {{F32({2, 3}), F32({2, 3}, 0.0f, 1.0f)}}},
+      {"BatchNorm",
+       {{F32({3, 2, 2, 2}), F32({2}, 0.5f, 1.5f), F32({2}), Var({2}, -0.5f, 0.5f),
+         Var({2}, 0.5f, 1.5f)}}},
   };
   return *cases;
 }
@@ -142,6 +151,12 @@ void CheckGradientsTwice(const std::string& op, const GradCase& c) {
   std::vector<Output> inputs, wrt;
   uint64_t seed = 1;
   for (const CaseInput& input : c.inputs) {
+    if (input.variable) {
+      inputs.push_back(b.Variable(absl::StrCat("variable", seed), input.shape,
+                                  Initializer::Value(CaseValue(input, seed))));
+      ++seed;
+      continue;
+    }
     inputs.push_back(b.Constant(CaseValue(input, seed++)));
     if (input.dtype == DType::kF32) wrt.push_back(inputs.back());
   }

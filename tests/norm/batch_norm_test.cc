@@ -69,7 +69,9 @@ Reference ReferenceBatchNorm(const Shape& shape, const std::vector<double>& x,
   r.variance.assign(c, 0);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t k = 0; k < c; ++k) {
-      for (int64_t j = 0; j < inner; ++j) r.mean[k] += x[(i * c + k) * inner + j];
+      for (int64_t j = 0; j < inner; ++j) {
+        r.mean[k] += x[(i * c + k) * inner + j];
+      }
     }
   }
   for (double& v : r.mean) v /= m;
