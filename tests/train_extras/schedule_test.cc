@@ -9,13 +9,16 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "export/graph_parts.h"
 #include "graph/builder.h"
 #include "graph/session.h"
 #include "ops/arith.h"
 #include "ops/dense.h"
+#include "ops/losses.h"
 #include "ops/optimizers.h"
 #include "tests/test_util.h"
 #include "tests/train_extras/golden_util.h"
@@ -380,6 +383,49 @@ TEST(ScheduleLearningRateOpTest, StepZeroFailsTheRun) {
   EXPECT_THAT(RunOnce(b, {}, {out}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("must be positive")));
+}
+
+}  // namespace
+}  // namespace nabla
+
+namespace nabla {
+namespace {
+
+// A schedule belongs to the optimizer's part of a training graph, so the
+// DOT drawing and the model summary see the same model with or without one.
+TEST(ScheduleTest, ScheduleIsPartOfTheOptimizer) {
+  auto split = [](bool scheduled) -> absl::StatusOr<std::pair<Graph, GraphParts>> {
+    GraphBuilder b;
+    Output x = b.Placeholder("x", {kUnknownDim, 3});
+    Output w = b.Variable("w", {3, 2}, Initializer::Zeros());
+    Output bias = b.Variable("bias", {2}, Initializer::Zeros());
+    Output labels = b.Placeholder("labels", {kUnknownDim}, DType::kI64);
+    Output loss = SoftmaxCrossEntropy(Dense(x, w, bias), labels);
+    Adam adam;
+    if (scheduled) {
+      adam.set_learning_rate_schedule(LearningRateSchedule::Cosine(100));
+    }
+    NABLA_RETURN_IF_ERROR(adam.Minimize(loss, {w, bias}).status());
+    NABLA_ASSIGN_OR_RETURN(Graph graph, b.Build());
+    GraphParts parts = SplitGraph(graph);
+    return std::make_pair(std::move(graph), std::move(parts));
+  };
+  NABLA_ASSERT_OK_AND_ASSIGN(auto plain, split(false));
+  NABLA_ASSERT_OK_AND_ASSIGN(auto scheduled, split(true));
+  const Graph& graph = scheduled.first;
+  const GraphParts& parts = scheduled.second;
+  for (const char* name : {"Adam/scheduled_learning_rate", "Adam/learning_rate",
+                           "Adam/iterations", "Adam/update/w"}) {
+    NABLA_ASSERT_OK_AND_ASSIGN(int id, graph.FindNode(name));
+    EXPECT_EQ(parts.part[id], GraphPart::kOptimizer) << name;
+  }
+  for (GraphPart part : {GraphPart::kModel, GraphPart::kLoss,
+                         GraphPart::kBackward}) {
+    EXPECT_EQ(parts.Count(part), plain.second.Count(part))
+        << GraphPartName(part);
+  }
+  EXPECT_EQ(parts.Count(GraphPart::kOptimizer),
+            plain.second.Count(GraphPart::kOptimizer) + 1);
 }
 
 }  // namespace
