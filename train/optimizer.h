@@ -15,8 +15,18 @@
 //   ... step->Run(batch, &out) once per batch ...
 //   NABLA_RETURN_IF_ERROR(SetLearningRate(session.get(), train.scope, 1e-4f));
 //
+// Learning-rate schedules (train/schedule.h) and Adam's decoupled weight
+// decay are options of the same graph-built step:
+//
+//   AdamOptions options;
+//   options.weight_decay = 0.01f;                 // AdamW
+//   options.decay_filter = DecayOnlyMatrices();   // not biases, BN scale/shift
+//   Adam adamw(options);
+//   adamw.set_learning_rate_schedule(LearningRateSchedule::Cosine(10000));
+//
 // Node names: an optimizer with name "Adam" puts its own variables under
-// "Adam/" ("Adam/learning_rate", "Adam/iterations"), its update nodes at
+// "Adam/" ("Adam/learning_rate", "Adam/iterations", with a schedule
+// "Adam/scheduled_learning_rate"), its update nodes at
 // "Adam/update/<variable>", and slot variables beside the variable they
 // belong to ("dense1/w/adam_m", "dense1/w/adam_v", "dense1/w/momentum").
 // A second Minimize on the same graph uses "Adam_1/" and so on.
