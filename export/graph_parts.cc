@@ -85,6 +85,15 @@ GraphParts SplitGraph(const Graph& graph) {
       parts.part[id] = GraphPart::kOptimizer;
     }
   }
+  // Values computed from the updates' outputs, such as a learning-rate
+  // schedule reading the step count, are the optimizer's too.
+  for (int id = 0; id < n; ++id) {
+    const Node& node = graph.node(id);
+    if (is(id, GraphPart::kOptimizer) || node.schema->is_gradient_op()) continue;
+    for (NodeOutput in : node.inputs) {
+      if (is(in.node, GraphPart::kOptimizer)) parts.part[id] = GraphPart::kOptimizer;
+    }
+  }
   for (int id = 0; id < n; ++id) {
     if (is(id, GraphPart::kOptimizer)) continue;
     const Node& node = graph.node(id);

@@ -10,8 +10,9 @@
 //
 // The split reads what the graph records, nothing else:
 //   - optimizer: nodes that update a variable in place (ApplyAdam,
-//     AssignAdd), and the variables and constants only they read (slots,
-//     the learning rate, the step count);
+//     AssignAdd), nodes computed from their outputs (a learning-rate
+//     schedule reading the step count), and the variables and constants only
+//     they read (slots, the learning rate, the step count);
 //   - backward: gradient ops (OpSchema::IsGradientOp), nodes named as
 //     autodiff names them ("<node>_grad", "<node>_grad/<suffix>",
 //     "<node>_grad_<n>/..." for an existing <node>), and whatever

@@ -125,11 +125,48 @@ class ClassLabels {
 // ---------------------------------------------------------------------------
 // SoftmaxCrossEntropy
 
+// One row with label smoothing e > 0: the target is
+// t = (1 - e) * z + e / classes, the loss -sum(t * log softmax(x)) and the
+// backprop (softmax(x) - t) * scale. `exps` holds exp(x - max), `sum` their
+// sum.
+double SmoothedSoftmaxCrossEntropyRow(const float* x, int64_t classes,
+                                      const ClassLabels& labels, int64_t i,
+                                      double log_sum_exp, double sum,
+                                      double smoothing, float scale,
+                                      float* backprop) {
+  const double uniform = smoothing / static_cast<double>(classes);
+  const double keep = 1.0 - smoothing;
+  double spread = 0;  // sum over classes of (log_sum_exp - x)
+  for (int64_t j = 0; j < classes; ++j) spread += log_sum_exp - x[j];
+  double loss = uniform * spread;
+  auto target = [&](int64_t j) {
+    if (labels.has_indices()) {
+      return uniform + (j == labels.index(i) ? keep : 0.0);
+    }
+    return uniform + keep * labels.row(i)[j];
+  };
+  if (labels.has_indices()) {
+    loss += keep * (log_sum_exp - x[labels.index(i)]);
+  } else {
+    const float* z = labels.row(i);
+    for (int64_t j = 0; j < classes; ++j) {
+      if (z[j] != 0) loss += keep * z[j] * (log_sum_exp - x[j]);
+    }
+  }
+  if (backprop != nullptr) {
+    for (int64_t j = 0; j < classes; ++j) {
+      backprop[j] = static_cast<float>((backprop[j] / sum - target(j)) * scale);
+    }
+  }
+  return loss;
+}
+
 // One row: returns -sum(z * log softmax(x)) through log-sum-exp and, if
-// `backprop` is not null, writes (softmax(x) - z) * scale into it.
+// `backprop` is not null, writes (softmax(x) - z) * scale into it; with
+// `smoothing` > 0, z is smoothed first (see SmoothedSoftmaxCrossEntropyRow).
 double SoftmaxCrossEntropyRow(const float* x, int64_t classes,
                               const ClassLabels& labels, int64_t i,
-                              float scale, float* backprop) {
+                              double smoothing, float scale, float* backprop) {
   float max = x[0];
   for (int64_t j = 1; j < classes; ++j) max = std::max(max, x[j]);
   double sum = 0;
@@ -139,6 +176,10 @@ double SoftmaxCrossEntropyRow(const float* x, int64_t classes,
     if (backprop != nullptr) backprop[j] = e;
   }
   const double log_sum_exp = max + std::log(sum);
+  if (smoothing != 0) {
+    return SmoothedSoftmaxCrossEntropyRow(x, classes, labels, i, log_sum_exp,
+                                          sum, smoothing, scale, backprop);
+  }
   const float inv_sum = static_cast<float>(1.0 / sum);
   double loss = 0;
   if (labels.has_indices()) {
@@ -174,6 +215,7 @@ class SoftmaxCrossEntropyKernel : public Kernel {
     k->rows_ = c.input_shape(0)[0];
     k->classes_ = c.input_shape(0)[1];
     k->scale_ = ReductionScale(reduction, k->rows_);
+    k->smoothing_ = c.GetFloat("label_smoothing");
     k->write_backprop_ = c.output_used(1);
     return std::unique_ptr<Kernel>(std::move(k));
   }
@@ -184,12 +226,13 @@ class SoftmaxCrossEntropyKernel : public Kernel {
     const float* logits = args.input(0).data<float>();
     float* backprop = write_backprop_ ? args.output(1).data<float>() : nullptr;
     const float scale = static_cast<float>(scale_);
+    const double smoothing = smoothing_;
     const int64_t rows = rows_, classes = classes_;
     double total = 0;
 #pragma omp parallel for reduction(+ : total) if (rows * classes >= kParallelElements)
     for (int64_t i = 0; i < rows; ++i) {
       total += SoftmaxCrossEntropyRow(
-          logits + i * classes, classes, labels, i, scale,
+          logits + i * classes, classes, labels, i, smoothing, scale,
           backprop != nullptr ? backprop + i * classes : nullptr);
     }
     args.output(0).data<float>()[0] = static_cast<float>(total * scale_);
@@ -200,6 +243,7 @@ class SoftmaxCrossEntropyKernel : public Kernel {
   int64_t rows_ = 0;
   int64_t classes_ = 0;
   double scale_ = 1;
+  double smoothing_ = 0;
   bool write_backprop_ = true;
 };
 
@@ -210,8 +254,14 @@ NABLA_REGISTER_OP(
         .Output("loss")
         .Output("backprop")
         .Attr("reduction", AttrType::kString, StringAttr("mean"))
+        .Attr("label_smoothing", AttrType::kFloat, FloatAttr(0))
         .SetShapeFn([](const ShapeContext& c) -> SpecList {
           NABLA_RETURN_IF_ERROR(ParseReduction(c).status());
+          const float smoothing = c.GetFloat("label_smoothing");
+          if (!(smoothing >= 0 && smoothing <= 1)) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "label_smoothing must lie in [0, 1], got ", smoothing));
+          }
           NABLA_RETURN_IF_ERROR(CheckClassInputs(c, 0, 1, "logits"));
           return std::vector<TensorSpec>{ScalarSpec(), c.input(0)};
         })
@@ -489,6 +539,13 @@ Output SoftmaxCrossEntropy(Output logits, Output labels, Reduction reduction,
                            absl::string_view name) {
   return MakeOp("SoftmaxCrossEntropy", {logits, labels},
                 ReductionAttrs(reduction), name);
+}
+Output SoftmaxCrossEntropy(Output logits, Output labels, float label_smoothing,
+                           Reduction reduction, absl::string_view name) {
+  AttrMap attrs = ReductionAttrs(reduction);
+  attrs["label_smoothing"] = FloatAttr(label_smoothing);
+  return MakeOp("SoftmaxCrossEntropy", {logits, labels}, std::move(attrs),
+                name);
 }
 Output CategoricalCrossEntropy(Output probs, Output labels,
                                Reduction reduction, absl::string_view name) {

@@ -45,6 +45,21 @@ Output SoftmaxCrossEntropy(Output logits, Output labels,
                            Reduction reduction = Reduction::kMean,
                            absl::string_view name = {});
 
+// SoftmaxCrossEntropy with label smoothing e in [0, 1] (attr
+// "label_smoothing"), the convention of Keras's CategoricalCrossentropy and
+// PyTorch's F.cross_entropy(label_smoothing=e): with K classes and z the
+// one-hot row of an index label (or the given probability row), the target
+// is t = (1 - e) * z + e / K, the loss of a row
+//
+//   -sum_j t_j * log softmax(x)_j
+//     = (1 - e) * sum_j z_j * (lse(x) - x_j) + e / K * sum_j (lse(x) - x_j)
+//
+// and its gradient (the "backprop" output) (softmax(x) - t) / N for the
+// mean, softmax(x) - t for the sum. e = 0 is SoftmaxCrossEntropy exactly.
+Output SoftmaxCrossEntropy(Output logits, Output labels, float label_smoothing,
+                           Reduction reduction = Reduction::kMean,
+                           absl::string_view name = {});
+
 // Keras's categorical_crossentropy on probabilities: -sum(z * log(p)) per
 // row, with p clipped to [1e-7, 1 - 1e-7] so that probabilities of exactly
 // 0 or 1 give a finite loss; where p lies outside that range its gradient is

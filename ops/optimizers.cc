@@ -1,5 +1,5 @@
-// ApplySgd, ApplyMomentum, ApplyAdam and AssignAdd: in-place updates of
-// Variables.
+// ApplySgd, ApplyMomentum, ApplyAdam, ApplyAdamW and AssignAdd: in-place
+// updates of Variables; ScheduleLearningRate, the rate they use.
 //
 // The update loops run once per training step over every parameter, so each
 // is a single pass over its arrays, split into cache-line-aligned ranges
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -189,12 +190,15 @@ class MomentumKernel : public Kernel {
   bool nesterov_;
 };
 
+// Serves ApplyAdam and ApplyAdamW, which adds the "weight_decay" attr.
 class AdamKernel : public Kernel {
  public:
   explicit AdamKernel(const KernelContext& c)
       : beta1_(c.GetFloat("beta1")),
         beta2_(c.GetFloat("beta2")),
-        epsilon_(c.GetFloat("epsilon")) {}
+        epsilon_(c.GetFloat("epsilon")),
+        weight_decay_(c.op() == "ApplyAdamW" ? c.GetFloat("weight_decay")
+                                              : 0.0f) {}
 
   absl::Status Compute(const KernelArgs& args) override {
     const Tensor& var = args.input(0);
@@ -216,6 +220,25 @@ class AdamKernel : public Kernel {
     float* m = args.input(1).data<float>();
     float* v = args.input(2).data<float>();
     const float* g = args.input(3).data<float>();
+    if (weight_decay_ != 0) {
+      // PyTorch's AdamW: param.mul_(1 - lr * weight_decay), then the step.
+      const float decay = static_cast<float>(
+          1.0 - lr * static_cast<double>(weight_decay_));
+      ParallelRanges(var.num_elements(), [=](int64_t begin, int64_t end) {
+#pragma omp simd
+        for (int64_t i = begin; i < end; ++i) {
+          const float gi = g[i];
+          const float mi = m[i] + (gi - m[i]) * c1;
+          const float vi = v[i] + (gi * gi - v[i]) * c2;
+          m[i] = mi;
+          v[i] = vi;
+          const float decayed = w[i] * decay;
+          w[i] = decayed - alpha * mi / (std::sqrt(vi) + eps);
+        }
+      });
+      args.output(0) = var;
+      return absl::OkStatus();
+    }
     ParallelRanges(var.num_elements(), [=](int64_t begin, int64_t end) {
 #pragma omp simd
       for (int64_t i = begin; i < end; ++i) {
@@ -232,8 +255,157 @@ class AdamKernel : public Kernel {
   }
 
  private:
-  float beta1_, beta2_, epsilon_;
+  float beta1_, beta2_, epsilon_, weight_decay_;
 };
+
+// ScheduleLearningRate: the formulas of ops/optimizers.h, in double.
+class ScheduleKernel : public Kernel {
+ public:
+  enum class Kind { kConstant, kStepDecay, kCosine, kOneCycle };
+
+  explicit ScheduleKernel(const KernelContext& c)
+      : kind_(ParseKind(c.GetString("schedule")).value_or(Kind::kConstant)),
+        step_size_(c.GetInt("step_size")),
+        gamma_(c.GetFloat("gamma")),
+        total_steps_(c.GetInt("total_steps")),
+        warmup_steps_(c.GetInt("warmup_steps")),
+        min_lr_(c.GetFloat("min_learning_rate")),
+        pct_start_(c.GetFloat("pct_start")),
+        div_factor_(c.GetFloat("div_factor")),
+        final_div_factor_(c.GetFloat("final_div_factor")) {}
+
+  static std::optional<Kind> ParseKind(const std::string& name) {
+    if (name == "constant") return Kind::kConstant;
+    if (name == "step_decay") return Kind::kStepDecay;
+    if (name == "cosine") return Kind::kCosine;
+    if (name == "one_cycle") return Kind::kOneCycle;
+    return std::nullopt;
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    const int64_t step = args.input(0).data<int64_t>()[0];
+    if (step <= 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ScheduleLearningRate: the step must be positive (1 for the first "
+          "update), got ",
+          step));
+    }
+    const double base = args.input(1).data<float>()[0];
+    args.output(0).data<float>()[0] =
+        static_cast<float>(LearningRate(base, step - 1));
+    return absl::OkStatus();
+  }
+
+ private:
+  // k: the steps taken before this one.
+  double LearningRate(double base, int64_t k) const {
+    constexpr double kPi = 3.14159265358979323846;
+    switch (kind_) {
+      case Kind::kConstant:
+        return base;
+      case Kind::kStepDecay:
+        return base * std::pow(static_cast<double>(gamma_),
+                               static_cast<double>(k / step_size_));
+      case Kind::kCosine: {
+        const double w = static_cast<double>(warmup_steps_);
+        if (k < warmup_steps_) return base * static_cast<double>(k) / w;
+        const double span = static_cast<double>(total_steps_) - w;
+        const double p =
+            std::min(static_cast<double>(k) - w, span) / span;
+        const double floor = min_lr_;
+        return floor + (base - floor) * (1 + std::cos(kPi * p)) / 2;
+      }
+      case Kind::kOneCycle: {
+        auto anneal = [kPi](double start, double end, double pct) {
+          return end + (start - end) / 2 * (std::cos(kPi * pct) + 1);
+        };
+        const double initial = base / static_cast<double>(div_factor_);
+        const double final_lr =
+            initial / static_cast<double>(final_div_factor_);
+        const double e1 =
+            static_cast<double>(pct_start_) * static_cast<double>(total_steps_) -
+            1;
+        const double e2 = static_cast<double>(total_steps_) - 1;
+        const double kk = std::min(static_cast<double>(k), e2);
+        if (kk <= e1) return anneal(initial, base, kk / e1);
+        return anneal(base, final_lr, (kk - e1) / (e2 - e1));
+      }
+    }
+    return base;
+  }
+
+  Kind kind_;
+  int64_t step_size_;
+  float gamma_;
+  int64_t total_steps_;
+  int64_t warmup_steps_;
+  float min_lr_;
+  float pct_start_;
+  float div_factor_;
+  float final_div_factor_;
+};
+
+bool PositiveFinite(float x) { return std::isfinite(x) && x > 0; }
+
+// The schedule's settings, checked when the graph is built or loaded.
+absl::Status CheckSchedule(const ShapeContext& c) {
+  const std::string& name = c.GetString("schedule");
+  std::optional<ScheduleKernel::Kind> kind = ScheduleKernel::ParseKind(name);
+  if (!kind.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "schedule must be \"constant\", \"step_decay\", \"cosine\" or "
+        "\"one_cycle\", got \"",
+        name, "\""));
+  }
+  const int64_t total = c.GetInt("total_steps");
+  switch (*kind) {
+    case ScheduleKernel::Kind::kConstant:
+      break;
+    case ScheduleKernel::Kind::kStepDecay:
+      if (c.GetInt("step_size") < 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "step_size must be at least 1, got ", c.GetInt("step_size")));
+      }
+      if (!(std::isfinite(c.GetFloat("gamma")) && c.GetFloat("gamma") >= 0)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "gamma must be finite and non-negative, got ", c.GetFloat("gamma")));
+      }
+      break;
+    case ScheduleKernel::Kind::kCosine: {
+      const int64_t warmup = c.GetInt("warmup_steps");
+      if (warmup < 0 || total <= warmup) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the cosine schedule needs 0 <= warmup_steps < total_steps, got "
+            "warmup_steps ",
+            warmup, " and total_steps ", total));
+      }
+      const float floor = c.GetFloat("min_learning_rate");
+      if (!(std::isfinite(floor) && floor >= 0)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "min_learning_rate must be finite and non-negative, got ", floor));
+      }
+      break;
+    }
+    case ScheduleKernel::Kind::kOneCycle: {
+      const float pct = c.GetFloat("pct_start");
+      if (total < 2 || !(pct > 0 && pct < 1) ||
+          !(static_cast<double>(pct) * static_cast<double>(total) > 1)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the one-cycle schedule needs total_steps >= 2 and pct_start in "
+            "(0, 1) with pct_start * total_steps > 1, got total_steps ",
+            total, " and pct_start ", pct));
+      }
+      for (const char* attr : {"div_factor", "final_div_factor"}) {
+        if (!PositiveFinite(c.GetFloat(attr))) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              attr, " must be positive and finite, got ", c.GetFloat(attr)));
+        }
+      }
+      break;
+    }
+  }
+  return absl::OkStatus();
+}
 
 class AssignAddKernel : public Kernel {
  public:
@@ -333,6 +505,76 @@ NABLA_REGISTER_OP(
         .WritesInput(2)
         .NotDifferentiable());
 
+// ApplyAdam's inputs and attrs, plus the decay.
+NABLA_REGISTER_OP(
+    OpSchema("ApplyAdamW")
+        .Input("var")
+        .Input("m")
+        .Input("v")
+        .Input("grad")
+        .Input("lr")
+        .Input("step", {DType::kI64})
+        .Output("updated")
+        .Attr("beta1", AttrType::kFloat, FloatAttr(0.9f))
+        .Attr("beta2", AttrType::kFloat, FloatAttr(0.999f))
+        .Attr("epsilon", AttrType::kFloat, FloatAttr(1e-7f))
+        .Attr("weight_decay", AttrType::kFloat, FloatAttr(0.01f))
+        .SetShapeFn(UpdateShapeFn(
+            4, 2,
+            [](const ShapeContext& c) -> absl::Status {
+              NABLA_RETURN_IF_ERROR(CheckInRange(c, "beta1", 0, 1, false));
+              NABLA_RETURN_IF_ERROR(CheckInRange(c, "beta2", 0, 1, false));
+              float epsilon = c.GetFloat("epsilon");
+              if (!(epsilon > 0) || !std::isfinite(epsilon)) {
+                return absl::InvalidArgumentError(absl::StrCat(
+                    "epsilon must be positive, got ", epsilon));
+              }
+              float decay = c.GetFloat("weight_decay");
+              if (!(decay >= 0) || !std::isfinite(decay)) {
+                return absl::InvalidArgumentError(absl::StrCat(
+                    "weight_decay must be finite and non-negative, got ",
+                    decay));
+              }
+              return absl::OkStatus();
+            }))
+        .SetKernel(UpdateKernel<AdamKernel>(4, 2))
+        .SetKernelSetsOutputs()
+        .WritesInput(0)
+        .WritesInput(1)
+        .WritesInput(2)
+        .NotDifferentiable());
+
+NABLA_REGISTER_OP(
+    OpSchema("ScheduleLearningRate")
+        .Input("step", {DType::kI64})
+        .Input("base_lr")
+        .Output("lr")
+        .Attr("schedule", AttrType::kString, StringAttr("constant"))
+        .Attr("step_size", AttrType::kInt, IntAttr(1))
+        .Attr("gamma", AttrType::kFloat, FloatAttr(0.1f))
+        .Attr("total_steps", AttrType::kInt, IntAttr(1))
+        .Attr("warmup_steps", AttrType::kInt, IntAttr(0))
+        .Attr("min_learning_rate", AttrType::kFloat, FloatAttr(0))
+        .Attr("pct_start", AttrType::kFloat, FloatAttr(0.3f))
+        .Attr("div_factor", AttrType::kFloat, FloatAttr(25))
+        .Attr("final_div_factor", AttrType::kFloat, FloatAttr(1e4f))
+        .SetShapeFn([](const ShapeContext& c) -> SpecList {
+          for (int i = 0; i < 2; ++i) {
+            if (c.input_shape(i).rank() != 0) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "input '", InputName(c, i), "' must be a scalar, got ",
+                  c.input_shape(i).ToString()));
+            }
+          }
+          NABLA_RETURN_IF_ERROR(CheckSchedule(c));
+          return std::vector<TensorSpec>{TensorSpec{DType::kF32, Shape()}};
+        })
+        .SetKernel([](const KernelContext& c)
+                       -> absl::StatusOr<std::unique_ptr<Kernel>> {
+          return std::unique_ptr<Kernel>(std::make_unique<ScheduleKernel>(c));
+        })
+        .NotDifferentiable());
+
 NABLA_REGISTER_OP(
     OpSchema("AssignAdd")
         .Input("var", {DType::kF32, DType::kI32, DType::kI64})
@@ -376,6 +618,33 @@ Output ApplyAdam(Output var, Output m, Output v, Output grad, Output lr,
                 {{"beta1", FloatAttr(beta1)},
                  {"beta2", FloatAttr(beta2)},
                  {"epsilon", FloatAttr(epsilon)}},
+                name);
+}
+
+Output ApplyAdamW(Output var, Output m, Output v, Output grad, Output lr,
+                  Output step, float weight_decay, float beta1, float beta2,
+                  float epsilon, absl::string_view name) {
+  return MakeOp("ApplyAdamW", {var, m, v, grad, lr, step},
+                {{"beta1", FloatAttr(beta1)},
+                 {"beta2", FloatAttr(beta2)},
+                 {"epsilon", FloatAttr(epsilon)},
+                 {"weight_decay", FloatAttr(weight_decay)}},
+                name);
+}
+
+Output ScheduleLearningRate(Output step, Output base_lr,
+                            const ScheduleLearningRateAttrs& attrs,
+                            absl::string_view name) {
+  return MakeOp("ScheduleLearningRate", {step, base_lr},
+                {{"schedule", StringAttr(attrs.schedule)},
+                 {"step_size", IntAttr(attrs.step_size)},
+                 {"gamma", FloatAttr(attrs.gamma)},
+                 {"total_steps", IntAttr(attrs.total_steps)},
+                 {"warmup_steps", IntAttr(attrs.warmup_steps)},
+                 {"min_learning_rate", FloatAttr(attrs.min_learning_rate)},
+                 {"pct_start", FloatAttr(attrs.pct_start)},
+                 {"div_factor", FloatAttr(attrs.div_factor)},
+                 {"final_div_factor", FloatAttr(attrs.final_div_factor)}},
                 name);
 }
 

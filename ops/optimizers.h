@@ -19,11 +19,16 @@
 //   Output v = b.Variable("w/adam_v", w.shape(), Initializer::Zeros());
 //   Output update = ApplyAdam(w, m, v, dw, lr, step);  // a target to run
 //
-// The update rules are Keras's (see each function). None of these ops has a
+// The update rules are Keras's (see each function); ApplyAdamW adds
+// PyTorch's decoupled weight decay, and ScheduleLearningRate computes a
+// scheduled learning rate from the step count. None of these ops has a
 // gradient.
 
 #ifndef NABLA_OPS_OPTIMIZERS_H_
 #define NABLA_OPS_OPTIMIZERS_H_
+
+#include <cstdint>
+#include <string>
 
 #include "absl/strings/string_view.h"
 #include "graph/builder.h"
@@ -61,6 +66,79 @@ Output ApplyMomentum(Output var, Output accum, Output grad, Output lr,
 Output ApplyAdam(Output var, Output m, Output v, Output grad, Output lr,
                  Output step, float beta1 = 0.9f, float beta2 = 0.999f,
                  float epsilon = 1e-7f, absl::string_view name = {});
+
+// ApplyAdamW is ApplyAdam with weight decay decoupled from the gradient
+// (Loshchilov and Hutter), in the order torch.optim.AdamW applies it: the
+// variable first shrinks by the learning rate times the decay, then takes
+// ApplyAdam's step. With alpha, m and v as for ApplyAdam,
+//
+//   var = var * (1 - lr * weight_decay) - alpha * m / (sqrt(v) + epsilon)
+//
+// i.e. var -= lr * (adam_update + weight_decay * var), with var the value
+// from before the step and adam_update = alpha / lr * m / (sqrt(v) + eps).
+// The factor (1 - lr * weight_decay) is computed in double and rounded to
+// f32 once per step, as PyTorch's mul_ by a Python float does. Epsilon is
+// placed as in ApplyAdam (Keras's "epsilon hat"); PyTorch adds its eps to
+// sqrt(v) / sqrt(1 - beta2^t) instead, so torch.optim.AdamW with
+// eps = epsilon / sqrt(1 - beta2^t) at step t gives the same update. With
+// weight_decay = 0 the result is bit for bit ApplyAdam's. weight_decay must
+// be finite and non-negative. Returns the updated variable.
+Output ApplyAdamW(Output var, Output m, Output v, Output grad, Output lr,
+                  Output step, float weight_decay, float beta1 = 0.9f,
+                  float beta2 = 0.999f, float epsilon = 1e-7f,
+                  absl::string_view name = {});
+
+// ScheduleLearningRateAttrs describe a learning-rate schedule for
+// ScheduleLearningRate. Which fields count depends on `schedule`.
+struct ScheduleLearningRateAttrs {
+  // "constant", "step_decay", "cosine" or "one_cycle".
+  std::string schedule = "constant";
+  // step_decay: multiply by `gamma` every `step_size` steps.
+  int64_t step_size = 1;
+  float gamma = 0.1f;
+  // cosine and one_cycle: the length of the schedule in steps.
+  int64_t total_steps = 1;
+  // cosine: a linear warm-up over the first warmup_steps steps, then a
+  // cosine from the base rate down to min_learning_rate.
+  int64_t warmup_steps = 0;
+  float min_learning_rate = 0;
+  // one_cycle: PyTorch OneCycleLR's settings; the base rate is max_lr.
+  float pct_start = 0.3f;
+  float div_factor = 25;
+  float final_div_factor = 1e4f;
+};
+
+// ScheduleLearningRate outputs the learning rate (an f32 scalar) for the
+// step whose count is `step` (an i64 scalar, 1 for the first update: the
+// output of the optimizer's AssignAdd), from the base rate `base_lr` (an f32
+// scalar, typically the optimizer's learning-rate Variable). With
+// k = step - 1 the number of steps taken before this one, and every
+// quantity in double, rounded to f32 at the end:
+//
+//   constant:    lr = base
+//   step_decay:  lr = base * gamma^floor(k / step_size)       (PyTorch StepLR)
+//   cosine:      W = warmup_steps, T = total_steps, floor = min_learning_rate
+//                k <  W: lr = base * k / W                    (from 0)
+//                k >= W: p = min(k - W, T - W) / (T - W)
+//                        lr = floor + (base - floor) * (1 + cos(pi * p)) / 2
+//                With W = 0 this is PyTorch CosineAnnealingLR(T_max = T,
+//                eta_min = floor) for k <= T; after T it stays at the floor.
+//   one_cycle:   PyTorch OneCycleLR (anneal_strategy "cos", two phases) with
+//                max_lr = base, T = total_steps:
+//                initial = base / div_factor, final = initial / final_div_factor
+//                e1 = pct_start * T - 1, e2 = T - 1, k' = min(k, e2)
+//                k' <= e1: lr = anneal(initial, base, k' / e1)
+//                k' >  e1: lr = anneal(base, final, (k' - e1) / (e2 - e1))
+//                anneal(a, b, p) = b + (a - b) / 2 * (1 + cos(pi * p))
+//                After T steps (where PyTorch raises) it stays at `final`.
+//
+// A Variable as base_lr keeps SetLearningRate meaningful: it rescales the
+// whole schedule. Because the rate is a function of the step count alone, a
+// run resumed from a checkpoint (which holds the step count) continues the
+// schedule exactly. The step must be positive when the op runs.
+Output ScheduleLearningRate(Output step, Output base_lr,
+                            const ScheduleLearningRateAttrs& attrs,
+                            absl::string_view name = {});
 
 // AssignAdd adds `delta` (of var's dtype and shape) to the Variable `var`
 // and outputs the new value; f32, i32 and i64 variables are accepted. Nodes

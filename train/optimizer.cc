@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "graph/autodiff.h"
+#include "ops/arith.h"
 #include "ops/optimizers.h"
 
 namespace nabla {
@@ -88,6 +89,7 @@ absl::Status Optimizer::CheckSettings() const {
         "the learning rate must be finite and non-negative, got ",
         learning_rate_));
   }
+  NABLA_RETURN_IF_ERROR(schedule_.Validate());
   return CheckOptions();
 }
 
@@ -136,7 +138,7 @@ absl::StatusOr<TrainStep> Optimizer::ApplyGradients(
 
   TrainStep step;
   step.scope = FreeScope(*b, name_);
-  step.learning_rate =
+  step.base_learning_rate =
       b->Variable(absl::StrCat(step.scope, "/learning_rate"), Shape(),
                   Initializer::Constant(learning_rate_));
   Output counter = b->Variable(absl::StrCat(step.scope, "/iterations"),
@@ -145,6 +147,9 @@ absl::StatusOr<TrainStep> Optimizer::ApplyGradients(
                            absl::StrCat(step.scope, "/one"));
   step.iterations =
       AssignAdd(counter, one, absl::StrCat(step.scope, "/increment"));
+  step.learning_rate =
+      schedule_.AddTo(step.iterations, step.base_learning_rate,
+                      absl::StrCat(step.scope, "/scheduled_learning_rate"));
   step.gradients = grads;
   for (size_t i = 0; i < variables.size(); ++i) {
     UpdateContext c{b,
@@ -185,6 +190,11 @@ absl::Status Adam::CheckOptions() const {
     return absl::InvalidArgumentError(
         absl::StrCat("epsilon must be positive, got ", options_.epsilon));
   }
+  if (!(options_.weight_decay >= 0) || !std::isfinite(options_.weight_decay)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weight_decay must be finite and non-negative, got ",
+        options_.weight_decay));
+  }
   return absl::OkStatus();
 }
 
@@ -201,9 +211,79 @@ Output Momentum::AddUpdate(const UpdateContext& c) {
 Output Adam::AddUpdate(const UpdateContext& c) {
   Output m = AddSlot(c, "adam_m");
   Output v = AddSlot(c, "adam_v");
+  const bool decayed =
+      options_.weight_decay != 0 &&
+      (!options_.decay_filter || options_.decay_filter(c.variable));
+  if (decayed) {
+    return ApplyAdamW(c.variable, m, v, c.gradient, c.learning_rate,
+                      c.iterations, options_.weight_decay, options_.beta1,
+                      options_.beta2, options_.epsilon, c.node_name);
+  }
   return ApplyAdam(c.variable, m, v, c.gradient, c.learning_rate,
                    c.iterations, options_.beta1, options_.beta2,
                    options_.epsilon, c.node_name);
+}
+
+WeightDecayFilter ExcludeFromWeightDecay(std::vector<Output> excluded) {
+  return [excluded = std::move(excluded)](const Output& variable) {
+    for (const Output& e : excluded) {
+      if (e.builder() == variable.builder() &&
+          e.ref().node == variable.ref().node) {
+        return false;
+      }
+    }
+    return true;
+  };
+}
+
+WeightDecayFilter DecayOnlyMatrices() {
+  return [](const Output& variable) { return variable.shape().rank() >= 2; };
+}
+
+absl::StatusOr<Output> AddL2Regularization(Output loss,
+                                           const std::vector<Output>& weights,
+                                           float l2) {
+  if (!loss.valid()) {
+    return absl::InvalidArgumentError(
+        "AddL2Regularization: the loss is not a valid value");
+  }
+  GraphBuilder* b = loss.builder();
+  NABLA_RETURN_IF_ERROR(b->status());
+  if (loss.dtype() != DType::kF32 || loss.shape().rank() != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "AddL2Regularization: the loss must be an f32 scalar, got ",
+        loss.spec().ToString()));
+  }
+  if (!std::isfinite(l2) || l2 < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "AddL2Regularization: l2 must be finite and non-negative, got ", l2));
+  }
+  if (weights.empty()) {
+    return absl::InvalidArgumentError("AddL2Regularization: no weights");
+  }
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (!weights[i].valid() || weights[i].builder() != b ||
+        weights[i].dtype() != DType::kF32) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "AddL2Regularization: weight ", i,
+          " is not a valid f32 value of the loss's graph"));
+    }
+  }
+  const std::string prefix = absl::StrCat(loss.name(), "/l2");
+  Output total;
+  for (const Output& w : weights) {
+    Output squares = Sum(Mul(w, w, b->UniqueName(prefix + "/square")), {},
+                         false, b->UniqueName(prefix + "/sum"));
+    total = total.valid() ? Add(total, squares, b->UniqueName(prefix + "/add"))
+                          : squares;
+  }
+  Output coefficient =
+      b->Constant(Tensor::Scalar(l2), b->UniqueName(prefix + "/lambda"));
+  Output penalty = Mul(coefficient, total, b->UniqueName(prefix + "/penalty"));
+  Output regularized =
+      Add(loss, penalty, b->UniqueName(prefix + "/regularized"));
+  NABLA_RETURN_IF_ERROR(b->status());
+  return regularized;
 }
 
 absl::Status SetLearningRate(Session* session, absl::string_view scope,

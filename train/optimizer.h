@@ -15,8 +15,18 @@
 //   ... step->Run(batch, &out) once per batch ...
 //   NABLA_RETURN_IF_ERROR(SetLearningRate(session.get(), train.scope, 1e-4f));
 //
+// Learning-rate schedules (train/schedule.h) and Adam's decoupled weight
+// decay are options of the same graph-built step:
+//
+//   AdamOptions options;
+//   options.weight_decay = 0.01f;                 // AdamW
+//   options.decay_filter = DecayOnlyMatrices();   // not biases, BN scale/shift
+//   Adam adamw(options);
+//   adamw.set_learning_rate_schedule(LearningRateSchedule::Cosine(10000));
+//
 // Node names: an optimizer with name "Adam" puts its own variables under
-// "Adam/" ("Adam/learning_rate", "Adam/iterations"), its update nodes at
+// "Adam/" ("Adam/learning_rate", "Adam/iterations", with a schedule
+// "Adam/scheduled_learning_rate"), its update nodes at
 // "Adam/update/<variable>", and slot variables beside the variable they
 // belong to ("dense1/w/adam_m", "dense1/w/adam_v", "dense1/w/momentum").
 // A second Minimize on the same graph uses "Adam_1/" and so on.
@@ -24,6 +34,7 @@
 #ifndef NABLA_TRAIN_OPTIMIZER_H_
 #define NABLA_TRAIN_OPTIMIZER_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +44,7 @@
 #include "graph/builder.h"
 #include "graph/graph.h"
 #include "graph/session.h"
+#include "train/schedule.h"
 
 namespace nabla {
 
@@ -48,8 +60,13 @@ struct TrainStep {
   // The step count after this step's increment: an i64 scalar, 1 after the
   // first step.
   Output iterations;
-  // The learning-rate Variable, an f32 scalar.
+  // The learning rate this step uses, an f32 scalar: the learning-rate
+  // Variable itself, or with a schedule the schedule's node, which reads the
+  // incremented step count (so fetch it from the plan that runs targets()).
   Output learning_rate;
+  // The learning-rate Variable ("<scope>/learning_rate"): the base rate a
+  // schedule scales, the rate itself without one.
+  Output base_learning_rate;
 
   // targets() is what a plan runs for one training step: every update and
   // the step increment.
@@ -77,6 +94,16 @@ class Optimizer {
   const std::string& name() const { return name_; }
   // learning_rate() is the initial value of the learning-rate variable.
   float learning_rate() const { return learning_rate_; }
+
+  // set_learning_rate_schedule makes later Minimize/ApplyGradients calls
+  // compute each step's rate from the step count (see train/schedule.h);
+  // the default, LearningRateSchedule::Constant(), uses the variable as is.
+  void set_learning_rate_schedule(LearningRateSchedule schedule) {
+    schedule_ = std::move(schedule);
+  }
+  const LearningRateSchedule& learning_rate_schedule() const {
+    return schedule_;
+  }
 
  protected:
   Optimizer(std::string name, float learning_rate)
@@ -109,6 +136,7 @@ class Optimizer {
 
   std::string name_;
   float learning_rate_;
+  LearningRateSchedule schedule_;
 };
 
 // Sgd is plain gradient descent: var -= lr * grad.
@@ -147,6 +175,18 @@ class Momentum : public Optimizer {
   bool nesterov_;
 };
 
+// WeightDecayFilter says whether a variable is decayed (true) or left
+// alone (false).
+using WeightDecayFilter = std::function<bool(const Output& variable)>;
+
+// ExcludeFromWeightDecay decays every variable but those listed.
+WeightDecayFilter ExcludeFromWeightDecay(std::vector<Output> excluded);
+
+// DecayOnlyMatrices decays variables of rank 2 or more (dense and
+// convolution kernels, embeddings) and leaves vectors and scalars alone:
+// biases and batch normalization's scale and shift, the usual exclusions.
+WeightDecayFilter DecayOnlyMatrices();
+
 // AdamOptions are Keras's Adam defaults.
 struct AdamOptions {
   float learning_rate = 0.001f;
@@ -154,10 +194,18 @@ struct AdamOptions {
   float beta2 = 0.999f;
   float epsilon = 1e-7f;
   std::string name = "Adam";
+  // Decoupled weight decay (AdamW, as torch.optim.AdamW applies it; see
+  // ApplyAdamW in ops/optimizers.h): each step, a decayed variable also
+  // loses learning_rate * weight_decay times its value. 0 (the default) is
+  // plain Adam. Finite and non-negative.
+  float weight_decay = 0;
+  // Which variables weight_decay applies to; empty: all of them. The others
+  // get plain Adam updates.
+  WeightDecayFilter decay_filter;
 };
 
 // Adam keeps slots "<variable>/adam_m" and "<variable>/adam_v". See
-// ApplyAdam in ops/optimizers.h.
+// ApplyAdam in ops/optimizers.h, and ApplyAdamW for a decayed variable.
 class Adam : public Optimizer {
  public:
   explicit Adam(AdamOptions options = {})
@@ -170,6 +218,15 @@ class Adam : public Optimizer {
  private:
   AdamOptions options_;
 };
+
+// AddL2Regularization returns loss + l2 * sum over `weights` of sum(w^2),
+// built from graph ops: Keras's kernel_regularizer=l2(l2) convention (no
+// factor 1/2; PyTorch's weight_decay=wd on SGD corresponds to l2 = wd / 2).
+// The loss must be an f32 scalar, the weights f32 values of its graph, l2
+// finite and non-negative. Nodes are named "<loss>/l2/...".
+absl::StatusOr<Output> AddL2Regularization(Output loss,
+                                           const std::vector<Output>& weights,
+                                           float l2);
 
 // SetLearningRate sets the learning-rate variable of the optimizer whose
 // scope is `scope` in a session; plans compiled already see the new value
