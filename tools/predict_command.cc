@@ -1,18 +1,26 @@
 // nabla predict [--model=DIR] [--json] IMAGE...: the digit in each image,
-// its probability and the next two candidates.
+// its probability and the next two candidates. --model=DIR1,DIR2,... asks
+// an ensemble, whose probabilities are the models' mean.
 
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <optional>
 
+#include <algorithm>
+#include <numeric>
+
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/file.h"
 #include "core/status.h"
 #include "infer/digit_classifier.h"
+#include "infer/ensemble.h"
 #include "io/digit.h"
 #include "io/image.h"
 #include "nlohmann/json.hpp"
@@ -22,6 +30,7 @@ ABSL_FLAG(bool, json, false,
           "Print one JSON document instead of a line per image: for each image "
           "its file, digit, probability, the next two and all ten "
           "probabilities, or its error.");
+ABSL_DECLARE_FLAG(std::string, model);
 
 namespace nabla {
 namespace {
@@ -78,19 +87,82 @@ nlohmann::ordered_json JsonEntry(const ImageResult& result) {
   return entry;
 }
 
-absl::Status RunPredict(const Invocation& invocation) {
-  NABLA_RETURN_IF_ERROR(ApplyThreadsFlag());
-  NABLA_ASSIGN_OR_RETURN(std::string model, ModelFromFlag());
-  // A bare GraphDef loads with its initial weights: its answers would be
-  // noise, given with confidence.
+// A bare GraphDef loads with its initial weights: its answers would be
+// noise, given with confidence.
+absl::Status CheckNotBareGraph(const std::string& model) {
   struct stat info;
   if (::stat(model.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "'", model, "' is a bare graph without a checkpoint, so its weights are "
         "untrained; give a saved model folder"));
   }
-  NABLA_ASSIGN_OR_RETURN(std::unique_ptr<DigitClassifier> classifier,
-                         DigitClassifier::Load(model));
+  return absl::OkStatus();
+}
+
+// The ensemble of --model=DIR1,DIR2,..., checked to classify digits as
+// DigitClassifier's models do.
+absl::StatusOr<std::unique_ptr<Ensemble>> LoadDigitEnsemble(
+    const std::vector<std::string>& models) {
+  for (const std::string& model : models) {
+    NABLA_RETURN_IF_ERROR(CheckNotBareGraph(model));
+  }
+  NABLA_ASSIGN_OR_RETURN(std::unique_ptr<Ensemble> ensemble, Ensemble::Load(models));
+  if (ensemble->input_dtype() != DType::kU8 ||
+      ensemble->input_shape() != Shape({kUnknownDim, 1, kMnistSide, kMnistSide}) ||
+      ensemble->num_classes() != 10) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the models take ", DTypeName(ensemble->input_dtype()),
+        ensemble->input_shape().ToString(), " images into ", ensemble->num_classes(),
+        " classes, not u8[?,1,", kMnistSide, ",", kMnistSide,
+        "] digits into 10: not digit classifiers"));
+  }
+  return ensemble;
+}
+
+// The ensemble's predictions for `digits`, as DigitClassifier gives them.
+absl::StatusOr<std::vector<DigitPrediction>> PredictWithEnsemble(
+    Ensemble& ensemble, const std::vector<MnistDigit>& digits) {
+  constexpr int64_t kPixels = kMnistSide * kMnistSide;
+  const int64_t n = static_cast<int64_t>(digits.size());
+  Tensor images(DType::kU8, Shape({n, 1, kMnistSide, kMnistSide}));
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy_n(digits[i].pixels.data(), kPixels, images.data<uint8_t>() + i * kPixels);
+  }
+  NABLA_ASSIGN_OR_RETURN(Tensor probabilities, ensemble.Predict(images));
+  std::vector<DigitPrediction> predictions(n);
+  for (int64_t i = 0; i < n; ++i) {
+    DigitPrediction& p = predictions[i];
+    std::copy_n(probabilities.data<float>() + i * 10, 10, p.probabilities.begin());
+    std::iota(p.ranking.begin(), p.ranking.end(), 0);
+    std::stable_sort(p.ranking.begin(), p.ranking.end(), [&p](int a, int b) {
+      return p.probabilities[a] > p.probabilities[b];
+    });
+    p.digit = p.ranking[0];
+  }
+  return predictions;
+}
+
+absl::Status RunPredict(const Invocation& invocation) {
+  NABLA_RETURN_IF_ERROR(ApplyThreadsFlag());
+  std::string model;
+  std::unique_ptr<DigitClassifier> classifier;
+  std::unique_ptr<Ensemble> ensemble;
+  const std::string model_flag = absl::GetFlag(FLAGS_model);
+  if (absl::StrContains(model_flag, ',')) {
+    std::vector<std::string> models;
+    for (absl::string_view dir : absl::StrSplit(model_flag, ',')) {
+      if (dir.empty()) {
+        return UsageError(absl::StrCat("--model '", model_flag, "' names an empty folder"));
+      }
+      models.push_back(UserPath(std::string(dir)));
+    }
+    NABLA_ASSIGN_OR_RETURN(ensemble, LoadDigitEnsemble(models));
+    model = absl::StrJoin(models, ",");
+  } else {
+    NABLA_ASSIGN_OR_RETURN(model, ModelFromFlag());
+    NABLA_RETURN_IF_ERROR(CheckNotBareGraph(model));
+    NABLA_ASSIGN_OR_RETURN(classifier, DigitClassifier::Load(model));
+  }
 
   // Every image is tried; the ones that cannot be read are reported and
   // make the exit code 1, the others are still classified.
@@ -114,7 +186,8 @@ absl::Status RunPredict(const Invocation& invocation) {
   }
   if (!digits.empty()) {
     NABLA_ASSIGN_OR_RETURN(std::vector<DigitPrediction> predictions,
-                           classifier->Predict(digits));
+                           ensemble != nullptr ? PredictWithEnsemble(*ensemble, digits)
+                                               : classifier->Predict(digits));
     for (size_t i = 0; i < classified.size(); ++i) {
       results[classified[i]].prediction = predictions[i];
     }
@@ -161,7 +234,8 @@ const Command& PredictCommand() {
       "and the next two:\n\n"
       "  seven.png: 7 (99.93%), then 2 (0.041%), 1 (0.0082%)\n\n"
       "An image that cannot be read is reported on stderr; the others are\n"
-      "still classified, and the exit code is 1.",
+      "still classified, and the exit code is 1. --model=DIR1,DIR2,... asks an\n"
+      "ensemble of saved models, whose probabilities are averaged.",
       {"model", "json", "threads"},
       /*min_args=*/1,
       /*max_args=*/-1,

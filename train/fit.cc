@@ -3,8 +3,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <numeric>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -84,6 +87,99 @@ absl::Status CheckPlaceholder(const Graph& graph, NodeOutput ref,
 }
 
 bool HasAccuracy(const ModelSpec& model) { return model.accuracy.node >= 0; }
+
+// EpochInputs prepares the epochs' inputs on a background thread, double
+// buffered: while the loop trains on one buffer, the thread fills the
+// other.
+class EpochInputs {
+ public:
+  // Create allocates the two buffers, of `source`'s dtype and shape.
+  static absl::StatusOr<std::unique_ptr<EpochInputs>> Create(
+      EpochInputsFn fn, const Tensor& source) {
+    std::unique_ptr<EpochInputs> inputs(new EpochInputs(std::move(fn), source));
+    try {
+      for (Tensor& buffer : inputs->buffers_) {
+        buffer = Tensor(source.dtype(), source.shape());
+      }
+    } catch (const std::bad_alloc& e) {
+      return OutOfMemoryStatus("allocating the augmented inputs", e);
+    }
+    return inputs;
+  }
+
+  EpochInputs(const EpochInputs&) = delete;
+  EpochInputs& operator=(const EpochInputs&) = delete;
+  // Waits for a preparation still running.
+  ~EpochInputs() { Join(); }
+
+  // Start begins preparing `epoch` into the buffer the last Take did not
+  // return.
+  absl::Status Start(int64_t epoch) {
+    Join();
+    epoch_ = epoch;
+    status_ = absl::OkStatus();
+    Tensor* buffer = &buffers_[next_];
+    try {
+      thread_ = std::thread([this, epoch, buffer] {
+        try {
+          status_ = fn_(epoch, source_, buffer);
+        } catch (const std::bad_alloc& e) {
+          status_ = OutOfMemoryStatus("augmenting the inputs", e);
+        } catch (const std::exception& e) {
+          status_ = absl::InternalError(e.what());
+        } catch (...) {
+          status_ = absl::InternalError("an unknown exception");
+        }
+      });
+    } catch (const std::system_error& e) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot start a thread to prepare the inputs of epoch ", epoch,
+          ": ", e.what()));
+    }
+    return absl::OkStatus();
+  }
+
+  // Take waits for the preparation Start began, adds the seconds it
+  // waited to *waited and returns its inputs.
+  absl::StatusOr<Tensor> Take(double* waited) {
+    const auto start = std::chrono::steady_clock::now();
+    Join();
+    *waited += std::chrono::duration<double>(
+                   std::chrono::steady_clock::now() - start)
+                   .count();
+    if (!status_.ok()) {
+      return absl::Status(status_.code(),
+                          absl::StrCat("preparing the inputs of epoch ",
+                                       epoch_, ": ", status_.message()));
+    }
+    const Tensor& inputs = buffers_[next_];
+    if (inputs.dtype() != source_.dtype() ||
+        inputs.shape() != source_.shape()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the inputs prepared for epoch ", epoch_, " are ",
+          inputs.DebugString(), ", not ", source_.DebugString(),
+          " as the training inputs"));
+    }
+    next_ ^= 1;
+    return inputs;
+  }
+
+ private:
+  EpochInputs(EpochInputsFn fn, Tensor source)
+      : fn_(std::move(fn)), source_(std::move(source)) {}
+
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  EpochInputsFn fn_;
+  Tensor source_;
+  Tensor buffers_[2];
+  int next_ = 0;  // the buffer being (or next to be) prepared
+  int64_t epoch_ = 0;
+  absl::Status status_;  // written by the thread, read after Join
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -216,6 +312,14 @@ absl::StatusOr<History> Trainer::Fit(const Dataset& train,
         CheckDataset(*options.validation, "validation data"));
   }
 
+  // The first epoch's inputs are prepared while the plans compile.
+  std::unique_ptr<EpochInputs> epoch_inputs;
+  if (options.augment && epoch_ + 1 <= options.epochs) {
+    NABLA_ASSIGN_OR_RETURN(epoch_inputs,
+                           EpochInputs::Create(options.augment, train.inputs));
+    NABLA_RETURN_IF_ERROR(epoch_inputs->Start(epoch_ + 1));
+  }
+
   // Everything a step needs is prepared here, before the first step.
   const int64_t n = train.inputs.shape()[0];
   const int64_t batch = std::min(options.batch_size, n);
@@ -243,13 +347,21 @@ absl::StatusOr<History> Trainer::Fit(const Dataset& train,
     const auto start = std::chrono::steady_clock::now();
     std::iota(order_.begin(), order_.end(), int64_t{0});
     if (options.shuffle) Shuffle(order_, rng_);
+    Dataset epoch_data = train;
+    double waited = 0;
+    if (epoch_inputs != nullptr) {
+      NABLA_ASSIGN_OR_RETURN(epoch_data.inputs, epoch_inputs->Take(&waited));
+      if (epoch < options.epochs) {
+        NABLA_RETURN_IF_ERROR(epoch_inputs->Start(epoch + 1));
+      }
+    }
     progress.BeginEpoch(epoch, options.epochs, steps);
 
     double loss_sum = 0, accuracy_sum = 0;
     for (int64_t s = 0; s < steps; ++s) {
       Compiled& compiled = s < full_batches ? *full : *partial;
       const int64_t shard = compiled.inputs.shape()[0];
-      NABLA_RETURN_IF_ERROR(RunBatch(compiled, train,
+      NABLA_RETURN_IF_ERROR(RunBatch(compiled, epoch_data,
                                      &order_[s * batch + sharding_.rank * shard],
                                      &loss_sum, &accuracy_sum));
       ++step_;
@@ -294,6 +406,7 @@ absl::StatusOr<History> Trainer::Fit(const Dataset& train,
     if (logs.val_loss) history.val_loss.push_back(*logs.val_loss);
     if (logs.val_accuracy) history.val_accuracy.push_back(*logs.val_accuracy);
     history.seconds.push_back(logs.seconds);
+    if (epoch_inputs != nullptr) history.augment_wait_seconds.push_back(waited);
     progress.EndEpoch(logs);
 
     bool keep_going = true;

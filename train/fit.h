@@ -50,6 +50,7 @@
 #include "absl/types/span.h"
 #include "core/tensor.h"
 #include "graph/session.h"
+#include "train/augment.h"
 #include "train/progress.h"
 
 namespace nabla {
@@ -112,6 +113,16 @@ struct FitOptions {
   Verbosity verbosity = Verbosity::kAuto;
   std::FILE* out = stdout;
   std::vector<EpochCallback> callbacks;
+  // augment, when set, gives each epoch its own inputs: epoch e trains on
+  // what augment(e, train.inputs, &buffer) wrote (e.g. Augmentation() of
+  // train/augment.h), with the labels unchanged and shuffled as usual.
+  // Epoch e + 1's inputs are prepared on a background thread while epoch e
+  // trains, into a second buffer; an epoch waits only for inputs not yet
+  // ready (History::augment_wait_seconds says how long). Its errors end
+  // Fit with that error. For a run resumed at an epoch boundary to match a
+  // straight one, the inputs must depend only on the epoch and the source,
+  // as Augmentation's do.
+  EpochInputsFn augment;
 };
 
 // History holds one entry per epoch run by a Fit call. `accuracy` is empty
@@ -124,6 +135,10 @@ struct History {
   std::vector<double> val_loss;
   std::vector<double> val_accuracy;
   std::vector<double> seconds;
+  // With FitOptions::augment: how long each epoch waited for its inputs
+  // (the first epoch of a Fit call waits for its whole preparation, later
+  // ones only for what the previous epoch's training did not cover).
+  std::vector<double> augment_wait_seconds;
 
   size_t size() const { return epoch.size(); }
 };
