@@ -418,7 +418,17 @@ absl::Status ConvertZerosLike(const NodeConversion& c) {
 
 absl::Status ConvertDense(const NodeConversion& c) {
   // Gemm computes x · w + bias with w as stored, [in, out] (transB = 0).
-  c.EmitWithActivation("Gemm", c.inputs());
+  if (c.input_spec(0).shape.rank() == 2) {
+    c.EmitWithActivation("Gemm", c.inputs());
+    return absl::OkStatus();
+  }
+  // Gemm is 2-D only; MatMul multiplies over x's last axis as Dense does,
+  // and Add broadcasts the bias along it.
+  std::string product =
+      c.writer().NewValueName(absl::StrCat(c.name(), "/matmul"));
+  c.writer().AddNode("MatMul", {c.input(0), c.input(1)}, product,
+                     absl::StrCat(c.name(), "/matmul"));
+  c.EmitWithActivation("Add", {product, c.input(2)});
   return absl::OkStatus();
 }
 
