@@ -477,10 +477,30 @@ absl::Status ConvertPool(const NodeConversion& c) {
   onnx::NodeProto* node = c.Emit(max ? "MaxPool" : "AveragePool", {c.input(0)});
   SetAttr(node, "kernel_shape", kernel);
   SetAttr(node, "strides", strides);
-  // nabla's average leaves the padding out of each window, as Keras does.
-  if (!max) SetAttr(node, "count_include_pad", int64_t{0});
-  return SetPads(c, c.input_spec(0).shape, c.GetString("padding"), {},
-                 kernel.data(), strides.data(), node);
+  // nabla's average leaves the padding out of each window, as Keras does,
+  // unless count_include_pad (PyTorch's default) says otherwise.
+  if (!max) {
+    SetAttr(node, "count_include_pad",
+            int64_t{c.GetBool("count_include_pad")});
+  }
+  // ONNX's ceil_mode (opset 10) is PyTorch's, which nabla follows.
+  if (c.GetBool("ceil_mode")) SetAttr(node, "ceil_mode", int64_t{1});
+  return SetPads(c, c.input_spec(0).shape, c.GetString("padding"),
+                 c.GetInts("explicit_paddings"), kernel.data(), strides.data(),
+                 node);
+}
+
+absl::Status ConvertGlobalAveragePool(const NodeConversion& c) {
+  if (c.GetBool("keep_dims")) {
+    c.Emit("GlobalAveragePool", {c.input(0)});
+    return absl::OkStatus();
+  }
+  // ONNX keeps the 1x1 spatial axes; Flatten drops them.
+  std::string pooled = c.writer().NewValueName(absl::StrCat(c.name(), "/pool"));
+  c.writer().AddNode("GlobalAveragePool", {c.input(0)}, pooled,
+                     absl::StrCat(c.name(), "/pool"));
+  SetAttr(c.Emit("Flatten", {pooled}), "axis", int64_t{1});
+  return absl::OkStatus();
 }
 
 const absl::flat_hash_map<std::string, Converter>& Converters() {
@@ -512,6 +532,7 @@ const absl::flat_hash_map<std::string, Converter>& Converters() {
           {"Conv2DWithBias", ConvertConv},
           {"MaxPool2D", ConvertPool},
           {"AvgPool2D", ConvertPool},
+          {"GlobalAveragePool", ConvertGlobalAveragePool},
       };
   return *converters;
 }
