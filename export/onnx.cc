@@ -459,7 +459,7 @@ absl::Status ConvertConv(const NodeConversion& c) {
   SetAttr(node, "kernel_shape", std::vector<int64_t>{w[2], w[3]});
   SetAttr(node, "strides", strides);
   SetAttr(node, "dilations", dilations);
-  SetAttr(node, "group", int64_t{1});
+  SetAttr(node, "group", c.GetInt("groups"));
   const int64_t effective_kernel[2] = {(w[2] - 1) * dilations[0] + 1,
                                        (w[3] - 1) * dilations[1] + 1};
   return SetPads(c, x, c.GetString("padding"), c.GetInts("explicit_paddings"),
