@@ -490,6 +490,13 @@ absl::Status ConvertPool(const NodeConversion& c) {
                  node);
 }
 
+// An exported model infers: dropout is the identity there (ONNX's Dropout
+// in inference is too, but Identity needs no ratio or training_mode input).
+absl::Status ConvertDropout(const NodeConversion& c) {
+  c.Emit("Identity", {c.input(0)});
+  return absl::OkStatus();
+}
+
 absl::Status ConvertGlobalAveragePool(const NodeConversion& c) {
   if (c.GetBool("keep_dims")) {
     c.Emit("GlobalAveragePool", {c.input(0)});
@@ -533,6 +540,7 @@ const absl::flat_hash_map<std::string, Converter>& Converters() {
           {"MaxPool2D", ConvertPool},
           {"AvgPool2D", ConvertPool},
           {"GlobalAveragePool", ConvertGlobalAveragePool},
+          {"Dropout", ConvertDropout},
       };
   return *converters;
 }
