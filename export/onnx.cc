@@ -418,7 +418,17 @@ absl::Status ConvertZerosLike(const NodeConversion& c) {
 
 absl::Status ConvertDense(const NodeConversion& c) {
   // Gemm computes x · w + bias with w as stored, [in, out] (transB = 0).
-  c.EmitWithActivation("Gemm", c.inputs());
+  if (c.input_spec(0).shape.rank() == 2) {
+    c.EmitWithActivation("Gemm", c.inputs());
+    return absl::OkStatus();
+  }
+  // Gemm is 2-D only; MatMul multiplies over x's last axis as Dense does,
+  // and Add broadcasts the bias along it.
+  std::string product =
+      c.writer().NewValueName(absl::StrCat(c.name(), "/matmul"));
+  c.writer().AddNode("MatMul", {c.input(0), c.input(1)}, product,
+                     absl::StrCat(c.name(), "/matmul"));
+  c.EmitWithActivation("Add", {product, c.input(2)});
   return absl::OkStatus();
 }
 
@@ -449,7 +459,7 @@ absl::Status ConvertConv(const NodeConversion& c) {
   SetAttr(node, "kernel_shape", std::vector<int64_t>{w[2], w[3]});
   SetAttr(node, "strides", strides);
   SetAttr(node, "dilations", dilations);
-  SetAttr(node, "group", int64_t{1});
+  SetAttr(node, "group", c.GetInt("groups"));
   const int64_t effective_kernel[2] = {(w[2] - 1) * dilations[0] + 1,
                                        (w[3] - 1) * dilations[1] + 1};
   return SetPads(c, x, c.GetString("padding"), c.GetInts("explicit_paddings"),
@@ -467,10 +477,37 @@ absl::Status ConvertPool(const NodeConversion& c) {
   onnx::NodeProto* node = c.Emit(max ? "MaxPool" : "AveragePool", {c.input(0)});
   SetAttr(node, "kernel_shape", kernel);
   SetAttr(node, "strides", strides);
-  // nabla's average leaves the padding out of each window, as Keras does.
-  if (!max) SetAttr(node, "count_include_pad", int64_t{0});
-  return SetPads(c, c.input_spec(0).shape, c.GetString("padding"), {},
-                 kernel.data(), strides.data(), node);
+  // nabla's average leaves the padding out of each window, as Keras does,
+  // unless count_include_pad (PyTorch's default) says otherwise.
+  if (!max) {
+    SetAttr(node, "count_include_pad",
+            int64_t{c.GetBool("count_include_pad")});
+  }
+  // ONNX's ceil_mode (opset 10) is PyTorch's, which nabla follows.
+  if (c.GetBool("ceil_mode")) SetAttr(node, "ceil_mode", int64_t{1});
+  return SetPads(c, c.input_spec(0).shape, c.GetString("padding"),
+                 c.GetInts("explicit_paddings"), kernel.data(), strides.data(),
+                 node);
+}
+
+// An exported model infers: dropout is the identity there (ONNX's Dropout
+// in inference is too, but Identity needs no ratio or training_mode input).
+absl::Status ConvertDropout(const NodeConversion& c) {
+  c.Emit("Identity", {c.input(0)});
+  return absl::OkStatus();
+}
+
+absl::Status ConvertGlobalAveragePool(const NodeConversion& c) {
+  if (c.GetBool("keep_dims")) {
+    c.Emit("GlobalAveragePool", {c.input(0)});
+    return absl::OkStatus();
+  }
+  // ONNX keeps the 1x1 spatial axes; Flatten drops them.
+  std::string pooled = c.writer().NewValueName(absl::StrCat(c.name(), "/pool"));
+  c.writer().AddNode("GlobalAveragePool", {c.input(0)}, pooled,
+                     absl::StrCat(c.name(), "/pool"));
+  SetAttr(c.Emit("Flatten", {pooled}), "axis", int64_t{1});
+  return absl::OkStatus();
 }
 
 // The inference form: ONNX's BatchNormalization normalizes with its mean
@@ -514,6 +551,8 @@ const absl::flat_hash_map<std::string, Converter>& Converters() {
           {"MaxPool2D", ConvertPool},
           {"AvgPool2D", ConvertPool},
           {"BatchNorm", ConvertBatchNorm},
+          {"GlobalAveragePool", ConvertGlobalAveragePool},
+          {"Dropout", ConvertDropout},
       };
   return *converters;
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/status.h"
 #include "graph/op_registry.h"
 #include "ops/dnnl_util.h"
@@ -160,11 +161,18 @@ Output ReduceToOperand(const GradContext& g, Output grad, int operand) {
 }
 
 // Resolves reduction axes (negative counts from the end; empty means all).
+// An axis named twice, even once as negative, is an error, as in NumPy:
+// silently reducing once would hide a caller's off-by-one.
 absl::StatusOr<std::vector<bool>> ReducedAxes(const std::vector<int64_t>& axes,
                                               int rank) {
   std::vector<bool> reduced(rank, axes.empty());
   for (int64_t axis : axes) {
     NABLA_ASSIGN_OR_RETURN(int a, ResolveAxis(axis, rank));
+    if (reduced[a]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("axis ", axis, " repeats axis ", a, " in axes [",
+                       absl::StrJoin(axes, ","), "]"));
+    }
     reduced[a] = true;
   }
   return reduced;

@@ -33,6 +33,9 @@ struct ConvAttrs {
   int64_t dilations[2];
   std::string padding;
   int64_t explicit_paddings[4] = {0, 0, 0, 0};  // top, bottom, left, right
+  // Channels split into this many groups, each convolved with its own
+  // filters (PyTorch's groups; depthwise when it equals the channels).
+  int64_t groups = 1;
 };
 
 absl::StatusOr<ConvAttrs> ReadConvAttrs(const AttrReader& attrs) {
@@ -75,6 +78,11 @@ absl::StatusOr<ConvAttrs> ReadConvAttrs(const AttrReader& attrs) {
   for (int i = 0; i < 2; ++i) {
     conv.strides[i] = strides[i];
     conv.dilations[i] = dilations[i];
+  }
+  conv.groups = attrs.GetInt("groups");
+  if (conv.groups < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("groups must be a positive integer, got ", conv.groups));
   }
   return conv;
 }
@@ -166,9 +174,24 @@ absl::Status CheckActivation(const AttrReader& attrs) {
 // The output shape of convolving x with filters; both already rank 4.
 absl::StatusOr<Shape> ConvOutputShape(const ConvAttrs& conv, const Shape& x,
                                       const Shape& filters) {
-  if (!DimsAgree(x[1], filters[1])) {
+  if (conv.groups == 1 && !DimsAgree(x[1], filters[1])) {
     return absl::InvalidArgumentError(absl::StrCat(
         "x has ", x[1], " channels but the filters expect ", filters[1]));
+  }
+  if (conv.groups > 1) {
+    // Filters [O, C / groups, KH, KW], as PyTorch stores them.
+    const int64_t expected =
+        filters[1] == kUnknownDim ? kUnknownDim : filters[1] * conv.groups;
+    if (!DimsAgree(x[1], expected)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "x has ", x[1], " channels but the filters expect ", filters[1],
+          " per group in ", conv.groups, " groups"));
+    }
+    if (filters[0] != kUnknownDim && filters[0] % conv.groups != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("groups ", conv.groups, " must divide the ", filters[0],
+                       " filters"));
+    }
   }
   NABLA_ASSIGN_OR_RETURN(ConvGeometry g, Geometry(conv, x, filters));
   return Shape({x[0], filters[0], g.h.out, g.w.out});
@@ -257,7 +280,10 @@ SpecList BackpropFilterShapeFn(const ShapeContext& c) {
 
 // A convolution with every size known, in oneDNN's terms.
 struct ConvProblem {
+  // weights: [O, C, KH, KW], or oneDNN's grouped [G, O/G, C/G, KH, KW],
+  // whose plain layout is the same bytes as the filters' [O, C/G, KH, KW].
   dnnl_dims src, weights, bias, dst;
+  bool grouped = false;
   dnnl_dims strides, dilates, padding_l, padding_r;
   bool empty = false;  // a batch of 0: nothing for oneDNN to do
 };
@@ -269,6 +295,11 @@ absl::StatusOr<ConvProblem> MakeProblem(const AttrReader& attrs, const Shape& x,
   ConvProblem p;
   p.src = DnnlDims(x);
   p.weights = DnnlDims(filters);
+  if (conv.groups > 1) {
+    p.grouped = true;
+    p.weights = {conv.groups, filters[0] / conv.groups, filters[1], filters[2],
+                 filters[3]};
+  }
   p.bias = {filters[0]};
   p.dst = {x[0], filters[0], g.h.out, g.w.out};
   p.strides = {conv.strides[0], conv.strides[1]};
@@ -288,6 +319,16 @@ dnnl::memory::desc PlainDescOf(const dnnl_dims& dims) {
   return PlainDesc(Shape(absl::MakeConstSpan(dims)));
 }
 
+// Grouped filters stay in their plain layout (goihw), the filters' own
+// bytes: the executor's reorders convert between layouts of one shape, and
+// oneDNN's grouped weights have a rank more than nabla's filters.
+dnnl::memory::desc WeightsDesc(const ConvProblem& p) {
+  if (p.grouped) {
+    return dnnl::memory::desc(p.weights, dnnl_dt::f32, dnnl_tag::goihw);
+  }
+  return AnyDesc(p.weights);
+}
+
 // The forward convolution's descriptor; the backward kernels make it too,
 // as the hint their primitive descriptors need.
 dnnl::convolution_forward::desc ForwardDesc(const ConvProblem& p,
@@ -296,12 +337,12 @@ dnnl::convolution_forward::desc ForwardDesc(const ConvProblem& p,
                                             bool with_bias) {
   if (with_bias) {
     return dnnl::convolution_forward::desc(
-        prop, dnnl::algorithm::convolution_direct, src, AnyDesc(p.weights),
+        prop, dnnl::algorithm::convolution_direct, src, WeightsDesc(p),
         PlainDescOf(p.bias), AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
         p.padding_r);
   }
   return dnnl::convolution_forward::desc(
-      prop, dnnl::algorithm::convolution_direct, src, AnyDesc(p.weights),
+      prop, dnnl::algorithm::convolution_direct, src, WeightsDesc(p),
       AnyDesc(p.dst), p.strides, p.dilates, p.padding_l, p.padding_r);
 }
 
@@ -330,7 +371,7 @@ KernelOr MakeConvForwardKernel(const KernelContext& c, bool has_bias) {
         KernelAttr(attr), CpuEngine());
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
     c.RequestInputLayout(0, pd.src_desc());
-    c.RequestInputLayout(1, pd.weights_desc());
+    if (!p.grouped) c.RequestInputLayout(1, pd.weights_desc());
     c.SetOutputLayout(0, pd.dst_desc());
     k.AddInput(DNNL_ARG_SRC, 0, pd.src_desc());
     k.AddInput(DNNL_ARG_WEIGHTS, 1, pd.weights_desc());
@@ -352,16 +393,15 @@ KernelOr MakeConvBackwardDataKernel(const KernelContext& c) {
                     false),
         CpuEngine());
     dnnl::convolution_backward_data::desc d(
-        dnnl::algorithm::convolution_direct, AnyDesc(p.src),
-        AnyDesc(p.weights), AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
-        p.padding_r);
+        dnnl::algorithm::convolution_direct, AnyDesc(p.src), WeightsDesc(p),
+        AnyDesc(p.dst), p.strides, p.dilates, p.padding_l, p.padding_r);
     dnnl::convolution_backward_data::primitive_desc pd(d, KernelAttr(),
                                                        CpuEngine(), hint);
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
     // The filters' layout may differ from the forward's (8b8a against 8a8b
     // for the MNIST model's conv2); each asks for its own.
     c.RequestInputLayout(0, pd.diff_dst_desc());
-    c.RequestInputLayout(1, pd.weights_desc());
+    if (!p.grouped) c.RequestInputLayout(1, pd.weights_desc());
     c.SetOutputLayout(0, pd.diff_src_desc());
     k.AddInput(DNNL_ARG_DIFF_DST, 0, pd.diff_dst_desc());
     k.AddInput(DNNL_ARG_WEIGHTS, 1, pd.weights_desc());
@@ -410,19 +450,19 @@ KernelOr MakeConvBackwardWeightsKernel(const KernelContext& c) {
     dnnl::convolution_backward_weights::desc d =
         with_bias ? dnnl::convolution_backward_weights::desc(
                         dnnl::algorithm::convolution_direct, src,
-                        AnyDesc(p.weights), PlainDescOf(p.bias),
+                        WeightsDesc(p), PlainDescOf(p.bias),
                         AnyDesc(p.dst), p.strides, p.dilates, p.padding_l,
                         p.padding_r)
                   : dnnl::convolution_backward_weights::desc(
                         dnnl::algorithm::convolution_direct, src,
-                        AnyDesc(p.weights), AnyDesc(p.dst), p.strides,
+                        WeightsDesc(p), AnyDesc(p.dst), p.strides,
                         p.dilates, p.padding_l, p.padding_r);
     dnnl::convolution_backward_weights::primitive_desc pd(d, KernelAttr(),
                                                           CpuEngine(), hint);
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
     c.RequestInputLayout(0, pd.src_desc());
     c.RequestInputLayout(1, pd.diff_dst_desc());
-    c.SetOutputLayout(0, pd.diff_weights_desc());
+    if (!p.grouped) c.SetOutputLayout(0, pd.diff_weights_desc());
     k.AddInput(DNNL_ARG_SRC, 0, pd.src_desc());
     k.AddInput(DNNL_ARG_DIFF_DST, 1, pd.diff_dst_desc());
     k.AddOutput(DNNL_ARG_DIFF_WEIGHTS, 0, pd.diff_weights_desc());
@@ -436,7 +476,7 @@ KernelOr MakeConvBackwardWeightsKernel(const KernelContext& c) {
 AttrMap GeometryAttrs(const AttrReader& forward) {
   AttrMap attrs;
   for (const char* name :
-       {"strides", "padding", "explicit_paddings", "dilations"}) {
+       {"strides", "padding", "explicit_paddings", "dilations", "groups"}) {
     attrs[name] = forward.attrs().at(name);
   }
   return attrs;
@@ -467,7 +507,8 @@ OpSchema& DeclareGeometryAttrs(OpSchema& schema) {
   return schema.Attr("strides", AttrType::kInts, IntsAttr({1, 1}))
       .Attr("padding", AttrType::kString, StringAttr(kValid))
       .Attr("explicit_paddings", AttrType::kInts, IntsAttr({}))
-      .Attr("dilations", AttrType::kInts, IntsAttr({1, 1}));
+      .Attr("dilations", AttrType::kInts, IntsAttr({1, 1}))
+      .Attr("groups", AttrType::kInt, IntAttr(1));
 }
 
 void RegisterConvForward(const std::string& name, bool has_bias) {
@@ -517,7 +558,8 @@ AttrMap OptionAttrs(const Conv2DOptions& options) {
   return {{"strides", IntsAttr(options.strides)},
           {"padding", StringAttr(options.padding)},
           {"explicit_paddings", IntsAttr(options.explicit_paddings)},
-          {"dilations", IntsAttr(options.dilations)}};
+          {"dilations", IntsAttr(options.dilations)},
+          {"groups", IntAttr(options.groups)}};
 }
 
 }  // namespace

@@ -15,7 +15,14 @@
 // term; the node's op is then Conv2D, and with a bias Conv2DWithBias.
 // Padding names follow Keras and TensorFlow: "valid" (none), "same" (output
 // size ceil(input / stride), any odd padding at the bottom and right), or
-// "explicit" with the four pads given.
+// "explicit" with the four pads given. With Conv2DOptions::groups, a
+// grouped or depthwise convolution:
+//
+//   Conv2DOptions depthwise;
+//   depthwise.groups = 32;
+//   Output d = Conv2D(h, b.Variable("dw/w", {32, 1, 3, 3},
+//                                   Initializer::GlorotUniform()),
+//                     Output(), depthwise);  // [?, 32, 22, 22]
 
 #ifndef NABLA_OPS_CONV_H_
 #define NABLA_OPS_CONV_H_
@@ -43,6 +50,11 @@ struct Conv2DOptions {
   std::vector<int64_t> dilations = {1, 1};
   // A ReLU activation is fused into the convolution.
   Activation activation = Activation::kLinear;
+  // PyTorch's groups: the C input channels and O filters split into this
+  // many groups, group g's filters seeing only its C / groups channels.
+  // The filters are then [O, C / groups, KH, KW]; groups == C is a
+  // depthwise convolution (O = C times a channel multiplier).
+  int64_t groups = 1;
 };
 
 // activation(conv(x, filters) + bias) for x [N, C, H, W], filters

@@ -88,6 +88,33 @@ absl::string_view ActivationName(Activation activation) {
   return activation == Activation::kRelu ? "relu" : "linear";
 }
 
+absl::Status CheckAtLeastRank2(const ShapeContext& c, int i,
+                               absl::string_view what) {
+  if (c.input_shape(i).rank() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " must be of rank 2 or more, got ", c.input_shape(i).ToString()));
+  }
+  return absl::OkStatus();
+}
+
+// x [..., K] seen as the matrix [rows, K] of its last axis; x's compiled
+// shape is fully known.
+Shape Rows(const Shape& x) {
+  int64_t rows = 1;
+  for (int i = 0; i + 1 < x.rank(); ++i) rows *= x[i];
+  return Shape({rows, x[x.rank() - 1]});
+}
+
+Output RowsProduct(Output a, Output b, bool transpose_b,
+                   absl::string_view name) {
+  return MakeOp("RowsProduct", {a, b}, {{"transpose_b", BoolAttr(transpose_b)}},
+                name);
+}
+
+Output RowsOuter(Output a, Output c, absl::string_view name) {
+  return MakeOp("RowsOuter", {a, c}, {}, name);
+}
+
 absl::Status CheckRank2(const ShapeContext& c, int i, absl::string_view what) {
   if (c.input_shape(i).rank() != 2) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -104,7 +131,7 @@ NABLA_REGISTER_OP(
         .Output("y")
         .Attr("activation", AttrType::kString, StringAttr("linear"))
         .SetShapeFn([](const ShapeContext& c) -> SpecList {
-          NABLA_RETURN_IF_ERROR(CheckRank2(c, 0, "x"));
+          NABLA_RETURN_IF_ERROR(CheckAtLeastRank2(c, 0, "x"));
           NABLA_RETURN_IF_ERROR(CheckRank2(c, 1, "w"));
           const Shape& x = c.input_shape(0);
           const Shape& w = c.input_shape(1);
@@ -115,18 +142,19 @@ NABLA_REGISTER_OP(
                 "activation must be \"linear\" or \"relu\", got \"",
                 activation, "\""));
           }
-          if (!DimsAgree(x[1], w[0])) {
+          if (!DimsAgree(x[x.rank() - 1], w[0])) {
             return absl::InvalidArgumentError(absl::StrCat(
-                "x has ", x[1], " features but w expects ", w[0]));
+                "x has ", x[x.rank() - 1], " features but w expects ", w[0]));
           }
           if (bias.rank() != 1 || !DimsAgree(bias[0], w[1])) {
             return absl::InvalidArgumentError(absl::StrCat(
                 "bias must be [", w[1], "], got ", bias.ToString()));
           }
-          return std::vector<TensorSpec>{{DType::kF32, Shape({x[0], w[1]})}};
+          return std::vector<TensorSpec>{
+              {DType::kF32, x.WithDim(x.rank() - 1, w[1])}};
         })
         .SetKernel([](const KernelContext& c) {
-          return MatMulKernel::Create("Dense", c.input_shape(0), false,
+          return MatMulKernel::Create("Dense", Rows(c.input_shape(0)), false,
                                       c.input_shape(1), false, true,
                                       c.GetString("activation") == "relu");
         })
@@ -137,10 +165,104 @@ NABLA_REGISTER_OP(
           if (g.GetString("activation") == "relu") {
             dz = ReluGrad(dz, g.y(0), b->UniqueName(g.GradName("relu")));
           }
+          const int rank = g.x_spec(0).shape.rank();
+          if (rank == 2) {
+            return std::vector<Output>{
+                MatMul(dz, g.x(1), false, true,
+                       b->UniqueName(g.GradName("dx"))),
+                MatMul(g.x(0), dz, true, false,
+                       b->UniqueName(g.GradName("dw"))),
+                Sum(dz, {0}, false, b->UniqueName(g.GradName("dbias")))};
+          }
+          // x [..., K]: every leading axis is a row of the product.
+          std::vector<int64_t> leading;
+          for (int i = 0; i < rank - 1; ++i) leading.push_back(i);
           return std::vector<Output>{
-              MatMul(dz, g.x(1), false, true, b->UniqueName(g.GradName("dx"))),
-              MatMul(g.x(0), dz, true, false, b->UniqueName(g.GradName("dw"))),
-              Sum(dz, {0}, false, b->UniqueName(g.GradName("dbias")))};
+              RowsProduct(dz, g.x(1), true, b->UniqueName(g.GradName("dx"))),
+              RowsOuter(g.x(0), dz, b->UniqueName(g.GradName("dw"))),
+              Sum(dz, leading, false, b->UniqueName(g.GradName("dbias")))};
+        }));
+
+// The products Dense's gradient needs for x of rank above 2, on the rows
+// of a [..., K] tensor (all axes but the last flattened, which costs no copy
+// in the plain layout). Each is the other's gradient, so the pair can be
+// differentiated again.
+
+// RowsProduct: a [..., K] · b [K, M] -> [..., M], or a · bᵀ for b [M, K]
+// with transpose_b.
+NABLA_REGISTER_OP(
+    OpSchema("RowsProduct")
+        .Input("a")
+        .Input("b")
+        .Output("product")
+        .Attr("transpose_b", AttrType::kBool, BoolAttr(false))
+        .SetShapeFn([](const ShapeContext& c) -> SpecList {
+          NABLA_RETURN_IF_ERROR(CheckAtLeastRank2(c, 0, "a"));
+          NABLA_RETURN_IF_ERROR(CheckRank2(c, 1, "b"));
+          const Shape& a = c.input_shape(0);
+          const Shape& b = c.input_shape(1);
+          const bool tb = c.GetBool("transpose_b");
+          int64_t kb = tb ? b[1] : b[0], n = tb ? b[0] : b[1];
+          if (!DimsAgree(a[a.rank() - 1], kb)) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "inner dimensions differ: ", a[a.rank() - 1], " and ", kb));
+          }
+          return std::vector<TensorSpec>{
+              {DType::kF32, a.WithDim(a.rank() - 1, n)}};
+        })
+        .SetKernel([](const KernelContext& c) {
+          return MatMulKernel::Create("RowsProduct", Rows(c.input_shape(0)),
+                                      false, c.input_shape(1),
+                                      c.GetBool("transpose_b"), false, false);
+        })
+        .SetGradient([](const GradContext& g) -> GradResult {
+          GraphBuilder* b = g.builder();
+          const bool tb = g.GetBool("transpose_b");
+          Output da = RowsProduct(g.dy(0), g.x(1), !tb,
+                                  b->UniqueName(g.GradName("da")));
+          Output db = tb ? RowsOuter(g.dy(0), g.x(0),
+                                     b->UniqueName(g.GradName("db")))
+                         : RowsOuter(g.x(0), g.dy(0),
+                                     b->UniqueName(g.GradName("db")));
+          return std::vector<Output>{da, db};
+        }));
+
+// RowsOuter: the sum over rows of aᵀ · c for a [..., K] and c [..., M] with
+// the same leading axes -> [K, M].
+NABLA_REGISTER_OP(
+    OpSchema("RowsOuter")
+        .Input("a")
+        .Input("c")
+        .Output("product")
+        .SetShapeFn([](const ShapeContext& c) -> SpecList {
+          NABLA_RETURN_IF_ERROR(CheckAtLeastRank2(c, 0, "a"));
+          NABLA_RETURN_IF_ERROR(CheckAtLeastRank2(c, 1, "c"));
+          const Shape& a = c.input_shape(0);
+          const Shape& m = c.input_shape(1);
+          bool same = a.rank() == m.rank();
+          for (int i = 0; same && i < a.rank() - 1; ++i) {
+            same = DimsAgree(a[i], m[i]);
+          }
+          if (!same) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("a ", a.ToString(), " and c ", m.ToString(),
+                             " must agree on every axis but the last"));
+          }
+          return std::vector<TensorSpec>{
+              {DType::kF32, Shape({a[a.rank() - 1], m[m.rank() - 1]})}};
+        })
+        .SetKernel([](const KernelContext& c) {
+          return MatMulKernel::Create("RowsOuter", Rows(c.input_shape(0)),
+                                      true, Rows(c.input_shape(1)), false,
+                                      false, false);
+        })
+        .SetGradient([](const GradContext& g) -> GradResult {
+          GraphBuilder* b = g.builder();
+          return std::vector<Output>{
+              RowsProduct(g.x(1), g.dy(0), true,
+                          b->UniqueName(g.GradName("da"))),
+              RowsProduct(g.x(0), g.dy(0), false,
+                          b->UniqueName(g.GradName("dc")))};
         }));
 
 NABLA_REGISTER_OP(

@@ -15,7 +15,9 @@
 namespace nabla {
 
 // activation(x · w + bias) for x [N, K], w [K, M] (Keras's layout) and bias
-// [M]. A ReLU activation is fused into the product.
+// [M]. A ReLU activation is fused into the product. As in Keras, x may have
+// more axes, [N, T, ..., K]: the product is over the last one, giving
+// [N, T, ..., M] (each leading index a row of one matrix product).
 Output Dense(Output x, Output w, Output bias,
              Activation activation = Activation::kLinear,
              absl::string_view name = {});

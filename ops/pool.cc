@@ -24,6 +24,7 @@ using KernelOr = absl::StatusOr<std::unique_ptr<Kernel>>;
 
 constexpr char kValid[] = "valid";
 constexpr char kSame[] = "same";
+constexpr char kExplicit[] = "explicit";
 
 // oneDNN records each window's maximum as a u8 offset while the window has
 // at most this many pixels, and as an s32 beyond.
@@ -34,6 +35,11 @@ struct PoolAttrs {
   int64_t kernel[2];
   int64_t strides[2];
   bool same = false;
+  bool explicit_padding = false;
+  int64_t explicit_paddings[4] = {0, 0, 0, 0};  // top, bottom, left, right
+  bool ceil_mode = false;
+  // Average pooling only: the padding counts in each window's divisor.
+  bool count_include_pad = false;
 
   DType WorkspaceType() const {
     return kernel[0] * kernel[1] <= kMaxU8WindowPixels ? DType::kU8
@@ -58,15 +64,47 @@ absl::StatusOr<PoolAttrs> ReadPoolAttrs(const AttrReader& attrs) {
         absl::StrJoin(strides, ","), "]"));
   }
   const std::string& padding = attrs.GetString("padding");
-  if (padding != kValid && padding != kSame) {
+  if (padding != kValid && padding != kSame && padding != kExplicit) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "padding must be \"valid\" or \"same\", got \"", padding, "\""));
+        "padding must be \"valid\", \"same\" or \"explicit\", got \"",
+        padding, "\""));
   }
   for (int i = 0; i < 2; ++i) {
     pool.kernel[i] = kernel[i];
     pool.strides[i] = strides[i];
   }
   pool.same = padding == kSame;
+  pool.explicit_padding = padding == kExplicit;
+  std::vector<int64_t> pads = attrs.GetInts("explicit_paddings");
+  if (padding == kExplicit) {
+    // A pad as wide as the window would let a window hold no input pixel.
+    bool ok = pads.size() == 4;
+    for (int i = 0; ok && i < 4; ++i) {
+      ok = pads[i] >= 0 && pads[i] < kernel[i / 2];
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "padding \"explicit\" needs explicit_paddings of four integers "
+          "(top, bottom, left, right), each >= 0 and smaller than the "
+          "kernel's size on its axis, got [",
+          absl::StrJoin(pads, ","), "] for kernel [",
+          absl::StrJoin(kernel, ","), "]"));
+    }
+    for (int i = 0; i < 4; ++i) pool.explicit_paddings[i] = pads[i];
+  } else if (!pads.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "explicit_paddings are given only with padding \"explicit\", not \"",
+        padding, "\""));
+  }
+  pool.ceil_mode = attrs.GetBool("ceil_mode");
+  if (pool.ceil_mode && pool.same) {
+    return absl::InvalidArgumentError(
+        "ceil_mode applies to padding \"valid\" or \"explicit\"; \"same\" "
+        "already rounds the output size up");
+  }
+  if (attrs.attrs().count("count_include_pad")) {
+    pool.count_include_pad = attrs.GetBool("count_include_pad");
+  }
   return pool;
 }
 
@@ -92,13 +130,42 @@ absl::StatusOr<SpatialDim> PoolOutputDim(const PoolAttrs& pool, int axis,
     dim.pad_after = total - dim.pad_before;
     return dim;
   }
-  if (in < kernel) {
-    const char* what = axis == 0 ? "height" : "width";
+  const int64_t pad_before = pool.explicit_paddings[2 * axis];
+  const int64_t pad_after = pool.explicit_paddings[2 * axis + 1];
+  const int64_t padded = in + pad_before + pad_after;
+  const char* what = axis == 0 ? "height" : "width";
+  if (padded < kernel) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the window's ", what, " ", kernel, " is larger than the input's ",
-        what, " ", in, " with padding \"valid\""));
+        what, " ", in,
+        padded > in ? absl::StrCat(" padded to ", padded) : "",
+        pool.explicit_padding ? " with padding \"explicit\""
+                              : " with padding \"valid\""));
   }
-  dim.out = (in - kernel) / stride + 1;
+  dim.out = (padded - kernel) / stride + 1;
+  dim.pad_before = pad_before;
+  dim.pad_after = pad_after;
+  if (pool.ceil_mode) {
+    // PyTorch's rule: round up, but the last window must start inside the
+    // input or the padding before it. oneDNN is given the extra pixels the
+    // last window overhangs as padding after.
+    dim.out = (padded - kernel + stride - 1) / stride + 1;
+    if ((dim.out - 1) * stride >= in + pad_before) --dim.out;
+    const int64_t overhang =
+        (dim.out - 1) * stride + kernel - in - pad_before - pad_after;
+    if (overhang > 0) {
+      // PyTorch divides such a window by the pixels inside the padded
+      // input; oneDNN's include-padding average divides every window by
+      // the kernel's area. Refused rather than computed differently.
+      if (pool.count_include_pad) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "with ceil_mode, the last window along the ", what,
+            " overhangs the padded input by ", overhang,
+            " pixels, where count_include_pad is not supported"));
+      }
+      dim.pad_after += overhang;
+    }
+  }
   return dim;
 }
 
@@ -303,6 +370,105 @@ AttrMap PoolAttrMap(std::vector<int64_t> kernel, std::vector<int64_t> strides,
           {"padding", StringAttr(padding)}};
 }
 
+AttrMap PoolAttrMap(const Pool2DOptions& options, bool average) {
+  AttrMap attrs = PoolAttrMap(options.kernel, options.strides, options.padding);
+  attrs["explicit_paddings"] = IntsAttr(options.explicit_paddings);
+  attrs["ceil_mode"] = BoolAttr(options.ceil_mode);
+  if (average) attrs["count_include_pad"] = BoolAttr(options.count_include_pad);
+  return attrs;
+}
+
+// Global average pooling: the mean of each channel of x [N, C, H, W], as
+// oneDNN's average pooling with a window of the whole image, run in NHWC,
+// where the pooled [N, C, 1, 1] is laid out as the plain [N, C] (or
+// [N, C, 1, 1]) output.
+SpecList GlobalPoolShapeFn(const ShapeContext& c) {
+  const Shape& x = c.input_shape(0);
+  NABLA_RETURN_IF_ERROR(CheckInputShape(x, "x"));
+  Shape y = c.GetBool("keep_dims") ? Shape({x[0], x[1], 1, 1})
+                                   : Shape({x[0], x[1]});
+  return std::vector<TensorSpec>{{DType::kF32, y}};
+}
+
+// The whole-image pooling of x [N, C, H, W] in NHWC.
+PoolProblem GlobalProblem(const Shape& x) {
+  PoolProblem p;
+  p.src = dnnl::memory::desc(DnnlDims(x), dnnl_dt::f32, dnnl_tag::acdb);
+  p.dst = dnnl::memory::desc({x[0], x[1], 1, 1}, dnnl_dt::f32, dnnl_tag::acdb);
+  p.strides = {1, 1};
+  p.kernel = {x[2], x[3]};
+  p.padding_l = {0, 0};
+  p.padding_r = {0, 0};
+  p.empty = x[0] == 0;
+  return p;
+}
+
+constexpr dnnl::algorithm kGlobalAvg =
+    dnnl::algorithm::pooling_avg_exclude_padding;
+
+KernelOr MakeGlobalPoolKernel(const KernelContext& c) {
+  PoolProblem p = GlobalProblem(c.input_shape(0));
+  if (p.empty) return EmptyKernel();
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
+    dnnl::pooling_forward::primitive_desc pd(
+        ForwardDesc(p, dnnl::prop_kind::forward_inference, kGlobalAvg),
+        KernelAttr(), CpuEngine());
+    NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
+    c.RequestInputLayout(0, p.src);
+    // The output keeps its plain layout: NHWC [N, C, 1, 1] is the same bytes.
+    k.AddInput(DNNL_ARG_SRC, 0, p.src);
+    k.AddOutput(DNNL_ARG_DST, 0, p.dst);
+    k.SetPrimitive(dnnl::pooling_forward(pd), pd);
+    return absl::OkStatus();
+  });
+}
+
+// Input dy [N, C] (or [N, C, 1, 1]), attr input_shape; output dx
+// [N, C, H, W], each pixel dy / (H * W).
+SpecList GlobalPoolGradShapeFn(const ShapeContext& c) {
+  Shape input_shape = c.GetShape("input_shape");
+  NABLA_RETURN_IF_ERROR(CheckInputShape(input_shape, "input_shape"));
+  for (int i = 1; i < 4; ++i) {
+    if (input_shape[i] == kUnknownDim) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input_shape ", input_shape.ToString(),
+                       " may leave only the batch unknown"));
+    }
+  }
+  const Shape& dy = c.input_shape(0);
+  Shape expected = c.GetBool("keep_dims")
+                       ? Shape({input_shape[0], input_shape[1], 1, 1})
+                       : Shape({input_shape[0], input_shape[1]});
+  if (!dy.IsCompatibleWith(expected)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dy is ", dy.ToString(), " but pooling ",
+                     input_shape.ToString(), " gives ", expected.ToString()));
+  }
+  if (input_shape[0] == kUnknownDim)
+    input_shape = input_shape.WithDim(0, dy[0]);
+  return std::vector<TensorSpec>{{DType::kF32, input_shape}};
+}
+
+KernelOr MakeGlobalPoolGradKernel(const KernelContext& c) {
+  PoolProblem p = GlobalProblem(c.output_shape(0));
+  if (p.empty) return EmptyKernel();
+  return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
+    dnnl::pooling_forward::primitive_desc hint(
+        ForwardDesc(p, dnnl::prop_kind::forward_training, kGlobalAvg),
+        CpuEngine());
+    dnnl::pooling_backward::desc d(kGlobalAvg, p.src, p.dst, p.strides,
+                                   p.kernel, p.padding_l, p.padding_r);
+    dnnl::pooling_backward::primitive_desc pd(d, KernelAttr(), CpuEngine(),
+                                              hint);
+    NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
+    c.SetOutputLayout(0, p.src);
+    k.AddInput(DNNL_ARG_DIFF_DST, 0, p.dst);
+    k.AddOutput(DNNL_ARG_DIFF_SRC, 0, p.src);
+    k.SetPrimitive(dnnl::pooling_backward(pd), pd);
+    return absl::OkStatus();
+  });
+}
+
 // The attributes of the node being differentiated, and the input shape.
 AttrMap GradAttrs(const GradContext& g) {
   AttrMap attrs = g.attrs();
@@ -310,20 +476,32 @@ AttrMap GradAttrs(const GradContext& g) {
   return attrs;
 }
 
-OpSchema& DeclarePoolAttrs(OpSchema& schema) {
-  return schema.Attr("kernel", AttrType::kInts)
+OpSchema& DeclarePoolAttrs(OpSchema& schema, bool average) {
+  schema.Attr("kernel", AttrType::kInts)
       .Attr("strides", AttrType::kInts, IntsAttr({}))
-      .Attr("padding", AttrType::kString, StringAttr(kValid));
+      .Attr("padding", AttrType::kString, StringAttr(kValid))
+      .Attr("explicit_paddings", AttrType::kInts, IntsAttr({}))
+      .Attr("ceil_mode", AttrType::kBool, BoolAttr(false));
+  if (average) {
+    schema.Attr("count_include_pad", AttrType::kBool, BoolAttr(false));
+  }
+  return schema;
+}
+
+// Keras (and nabla by default) leaves the padding out of each window's
+// mean; PyTorch's default, count_include_pad, divides by the whole window.
+dnnl::algorithm AvgAlgorithm(const AttrReader& attrs) {
+  return attrs.GetBool("count_include_pad")
+             ? dnnl::algorithm::pooling_avg_include_padding
+             : dnnl::algorithm::pooling_avg_exclude_padding;
 }
 
 const bool kRegistered = [] {
   const dnnl::algorithm kMax = dnnl::algorithm::pooling_max;
-  // Keras leaves the padding out of each window's mean.
-  const dnnl::algorithm kAvg = dnnl::algorithm::pooling_avg_exclude_padding;
 
   OpSchema max_pool("MaxPool2D");
   max_pool.Input("x").Output("y").Output("workspace");
-  DeclarePoolAttrs(max_pool)
+  DeclarePoolAttrs(max_pool, false)
       .SetShapeFn([](const ShapeContext& c) { return PoolShapeFn(c, true); })
       .SetKernel([kMax](const KernelContext& c) {
         return MakePoolForwardKernel(c, kMax);
@@ -341,7 +519,7 @@ const bool kRegistered = [] {
       .Input("workspace", {DType::kU8, DType::kI32})
       .Output("dx")
       .Attr("input_shape", AttrType::kShape);
-  DeclarePoolAttrs(max_pool_grad)
+  DeclarePoolAttrs(max_pool_grad, false)
       .SetShapeFn(
           [](const ShapeContext& c) { return PoolGradShapeFn(c, true); })
       .SetKernel([kMax](const KernelContext& c) {
@@ -352,10 +530,10 @@ const bool kRegistered = [] {
 
   OpSchema avg_pool("AvgPool2D");
   avg_pool.Input("x").Output("y");
-  DeclarePoolAttrs(avg_pool)
+  DeclarePoolAttrs(avg_pool, true)
       .SetShapeFn([](const ShapeContext& c) { return PoolShapeFn(c, false); })
-      .SetKernel([kAvg](const KernelContext& c) {
-        return MakePoolForwardKernel(c, kAvg);
+      .SetKernel([](const KernelContext& c) {
+        return MakePoolForwardKernel(c, AvgAlgorithm(c));
       })
       .SetGradient([](const GradContext& g) -> GradResult {
         return std::vector<Output>{
@@ -366,14 +544,37 @@ const bool kRegistered = [] {
 
   OpSchema avg_pool_grad("AvgPool2DGrad");
   avg_pool_grad.Input("dy").Output("dx").Attr("input_shape", AttrType::kShape);
-  DeclarePoolAttrs(avg_pool_grad)
+  DeclarePoolAttrs(avg_pool_grad, true)
       .SetShapeFn(
           [](const ShapeContext& c) { return PoolGradShapeFn(c, false); })
-      .SetKernel([kAvg](const KernelContext& c) {
-        return MakePoolBackwardKernel(c, kAvg);
+      .SetKernel([](const KernelContext& c) {
+        return MakePoolBackwardKernel(c, AvgAlgorithm(c));
       })
       .IsGradientOp();
   OpRegistry::Global().Register(std::move(avg_pool_grad));
+
+  OpSchema global_pool("GlobalAveragePool");
+  global_pool.Input("x")
+      .Output("y")
+      .Attr("keep_dims", AttrType::kBool, BoolAttr(false))
+      .SetShapeFn(GlobalPoolShapeFn)
+      .SetKernel(MakeGlobalPoolKernel)
+      .SetGradient([](const GradContext& g) -> GradResult {
+        return std::vector<Output>{
+            MakeOp("GlobalAveragePoolGrad", {g.dy(0)}, GradAttrs(g),
+                   g.builder()->UniqueName(g.GradName("dx")))};
+      });
+  OpRegistry::Global().Register(std::move(global_pool));
+
+  OpSchema global_pool_grad("GlobalAveragePoolGrad");
+  global_pool_grad.Input("dy")
+      .Output("dx")
+      .Attr("keep_dims", AttrType::kBool, BoolAttr(false))
+      .Attr("input_shape", AttrType::kShape)
+      .SetShapeFn(GlobalPoolGradShapeFn)
+      .SetKernel(MakeGlobalPoolGradKernel)
+      .IsGradientOp();
+  OpRegistry::Global().Register(std::move(global_pool_grad));
   return true;
 }();
 
@@ -392,6 +593,21 @@ Output AvgPool2D(Output x, std::vector<int64_t> kernel,
                  absl::string_view name) {
   return MakeOp("AvgPool2D", {x},
                 PoolAttrMap(std::move(kernel), std::move(strides), padding),
+                name);
+}
+
+Output MaxPool2D(Output x, const Pool2DOptions& options,
+                 absl::string_view name) {
+  return MakeOp("MaxPool2D", {x}, PoolAttrMap(options, false), name);
+}
+
+Output AvgPool2D(Output x, const Pool2DOptions& options,
+                 absl::string_view name) {
+  return MakeOp("AvgPool2D", {x}, PoolAttrMap(options, true), name);
+}
+
+Output GlobalAveragePool(Output x, bool keep_dims, absl::string_view name) {
+  return MakeOp("GlobalAveragePool", {x}, {{"keep_dims", BoolAttr(keep_dims)}},
                 name);
 }
 

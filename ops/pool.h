@@ -5,9 +5,23 @@
 //   Output p = MaxPool2D(h, {2, 2});                  // [?, 32, 12, 12]
 //   Output q = AvgPool2D(h, {3, 3}, {1, 1}, "same");  // [?, 32, 24, 24]
 //
-// Padding is "valid" (windows lie inside the input) or "same" (output size
-// ceil(input / stride)). Average pooling divides by the number of input
-// pixels in each window, leaving the padding out, as Keras does.
+// Padding is "valid" (windows lie inside the input), "same" (output size
+// ceil(input / stride)) or, through Pool2DOptions, "explicit" with four pads
+// as Conv2D takes them. Average pooling divides by the number of input
+// pixels in each window, leaving the padding out, as Keras does; PyTorch's
+// default, which divides by the whole window, is count_include_pad.
+//
+//   // PyTorch's AvgPool2d(3, stride=2, padding=1, ceil_mode=True):
+//   Pool2DOptions torch;
+//   torch.kernel = {3, 3};
+//   torch.strides = {2, 2};
+//   torch.padding = "explicit";
+//   torch.explicit_paddings = {1, 1, 1, 1};
+//   torch.ceil_mode = true;
+//   torch.count_include_pad = true;
+//   Output a = AvgPool2D(h, torch);
+//
+//   Output features = GlobalAveragePool(h);           // [?, 32]
 //
 // A MaxPool2D node has a second output, oneDNN's workspace, which its
 // gradient reads: for each output element, the offset of its window's
@@ -18,6 +32,7 @@
 #define NABLA_OPS_POOL_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -38,6 +53,43 @@ Output AvgPool2D(Output x, std::vector<int64_t> kernel,
                  std::vector<int64_t> strides = {},
                  absl::string_view padding = "valid",
                  absl::string_view name = {});
+
+// Pool2DOptions: everything about a 2-D pooling but its input. A non-
+// aggregate (its constructor is user-provided), so that a braced kernel
+// such as MaxPool2D(x, {2, 2}) still means the kernel.
+struct Pool2DOptions {
+  Pool2DOptions() {}
+
+  // {height, width} of each window.
+  std::vector<int64_t> kernel;
+  // {height, width}; empty: the kernel size.
+  std::vector<int64_t> strides;
+  // "valid", "same" or "explicit".
+  std::string padding = "valid";
+  // {top, bottom, left, right}, as Conv2DOptions; only with padding
+  // "explicit". Each pad is smaller than the kernel on its axis.
+  std::vector<int64_t> explicit_paddings;
+  // PyTorch's ceil_mode: the output size rounds up, so a last, partial
+  // window is pooled if it starts inside the input or the padding before
+  // it. Not with "same", which already rounds up.
+  bool ceil_mode = false;
+  // Average pooling only: windows divide by their whole area, padding
+  // included (oneDNN's pooling_avg_include_padding, PyTorch's default),
+  // instead of by their input pixels (pooling_avg_exclude_padding, Keras).
+  // Refused where ceil_mode makes a window overhang the padded input, which
+  // PyTorch divides by its pixels inside the padded input.
+  bool count_include_pad = false;
+};
+
+Output MaxPool2D(Output x, const Pool2DOptions& options,
+                 absl::string_view name = {});
+Output AvgPool2D(Output x, const Pool2DOptions& options,
+                 absl::string_view name = {});
+
+// The mean of each channel of x [N, C, H, W]: [N, C], or [N, C, 1, 1] with
+// keep_dims (Keras's GlobalAveragePooling2D, ONNX's GlobalAveragePool).
+Output GlobalAveragePool(Output x, bool keep_dims = false,
+                         absl::string_view name = {});
 
 // Gradient ops, which the pooling ops' gradient rules add. Each returns the
 // gradient with respect to the pooled input, of shape `input_shape`

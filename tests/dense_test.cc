@@ -34,7 +34,9 @@ TEST(DenseShapeTest, Errors) {
     const char* message;
   };
   const Case cases[] = {
-      {{kUnknownDim, 1, 28, 28}, {784, 10}, {10}, "x must be rank 2, got [?,1,28,28]"},
+      // Keras's Dense on an unflattened image: over the last axis only.
+      {{kUnknownDim, 1, 28, 28}, {784, 10}, {10}, "x has 28 features but w expects 784"},
+      {{784}, {784, 10}, {10}, "x must be of rank 2 or more, got [784]"},
       {{4, 8}, {9, 10}, {10}, "x has 8 features but w expects 9"},
       {{4, 8}, {8, 10}, {11}, "bias must be [10], got [11]"},
       {{4, 8}, {8, 10, 1}, {10}, "w must be rank 2"},

@@ -173,8 +173,9 @@ INSTANTIATE_TEST_SUITE_P(
                   {1, 1, 4, 4},
                   {2, 2},
                   {},
-                  "explicit",
-                  "padding must be \"valid\" or \"same\", got \"explicit\""},
+                  "reflect",
+                  "padding must be \"valid\", \"same\" or \"explicit\", "
+                  "got \"reflect\""},
         ErrorCase{"OneKernelSize",
                   {1, 1, 4, 4},
                   {2},
