@@ -127,8 +127,8 @@ class ClassLabels {
 
 // One row with label smoothing e > 0: the target is
 // t = (1 - e) * z + e / classes, the loss -sum(t * log softmax(x)) and the
-// backprop (softmax(x) - t) * scale. `exps` holds exp(x - max), `sum` their
-// sum.
+// backprop (softmax(x) - t) * scale. On entry `backprop`, when not null,
+// holds exp(x - max); `sum` is their sum.
 double SmoothedSoftmaxCrossEntropyRow(const float* x, int64_t classes,
                                       const ClassLabels& labels, int64_t i,
                                       double log_sum_exp, double sum,

@@ -190,15 +190,16 @@ class MomentumKernel : public Kernel {
   bool nesterov_;
 };
 
-// Serves ApplyAdam and ApplyAdamW, which adds the "weight_decay" attr.
+// Serves ApplyAdam and ApplyAdamW, which adds the "weight_decay" attr and
+// takes beta1 as its input 6.
 class AdamKernel : public Kernel {
  public:
   explicit AdamKernel(const KernelContext& c)
-      : beta1_(c.GetFloat("beta1")),
+      : adamw_(c.op() == "ApplyAdamW"),
+        beta1_(adamw_ ? 0.0f : c.GetFloat("beta1")),
         beta2_(c.GetFloat("beta2")),
         epsilon_(c.GetFloat("epsilon")),
-        weight_decay_(c.op() == "ApplyAdamW" ? c.GetFloat("weight_decay")
-                                              : 0.0f) {}
+        weight_decay_(adamw_ ? c.GetFloat("weight_decay") : 0.0f) {}
 
   absl::Status Compute(const KernelArgs& args) override {
     const Tensor& var = args.input(0);
@@ -208,14 +209,19 @@ class AdamKernel : public Kernel {
           "Adam's step must be positive (1 for the first update), got ", step,
           "; increment the step variable with AssignAdd before the update"));
     }
+    const float beta1 = adamw_ ? args.input(6).data<float>()[0] : beta1_;
+    if (!(beta1 >= 0 && beta1 < 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Adam's beta1 must lie in [0, 1), got ", beta1));
+    }
     // The bias correction folded into one scalar, computed in double once
     // per step rather than per element.
     const double lr = args.input(4).data<float>()[0];
     const double correction =
         std::sqrt(1.0 - std::pow(static_cast<double>(beta2_), step)) /
-        (1.0 - std::pow(static_cast<double>(beta1_), step));
+        (1.0 - std::pow(static_cast<double>(beta1), step));
     const float alpha = static_cast<float>(lr * correction);
-    const float c1 = 1.0f - beta1_, c2 = 1.0f - beta2_, eps = epsilon_;
+    const float c1 = 1.0f - beta1, c2 = 1.0f - beta2_, eps = epsilon_;
     float* w = var.data<float>();
     float* m = args.input(1).data<float>();
     float* v = args.input(2).data<float>();
@@ -255,6 +261,7 @@ class AdamKernel : public Kernel {
   }
 
  private:
+  bool adamw_;
   float beta1_, beta2_, epsilon_, weight_decay_;
 };
 
@@ -264,7 +271,8 @@ class ScheduleKernel : public Kernel {
   enum class Kind { kConstant, kStepDecay, kCosine, kOneCycle };
 
   explicit ScheduleKernel(const KernelContext& c)
-      : kind_(ParseKind(c.GetString("schedule")).value_or(Kind::kConstant)),
+      : momentum_(c.op() == "ScheduleMomentum"),
+        kind_(ParseKind(c.GetString("schedule")).value_or(Kind::kConstant)),
         step_size_(c.GetInt("step_size")),
         gamma_(c.GetFloat("gamma")),
         total_steps_(c.GetInt("total_steps")),
@@ -272,7 +280,9 @@ class ScheduleKernel : public Kernel {
         min_lr_(c.GetFloat("min_learning_rate")),
         pct_start_(c.GetFloat("pct_start")),
         div_factor_(c.GetFloat("div_factor")),
-        final_div_factor_(c.GetFloat("final_div_factor")) {}
+        final_div_factor_(c.GetFloat("final_div_factor")),
+        base_momentum_(momentum_ ? c.GetFloat("base_momentum") : 0.0f),
+        max_momentum_(momentum_ ? c.GetFloat("max_momentum") : 0.0f) {}
 
   static std::optional<Kind> ParseKind(const std::string& name) {
     if (name == "constant") return Kind::kConstant;
@@ -290,6 +300,10 @@ class ScheduleKernel : public Kernel {
           "update), got ",
           step));
     }
+    if (momentum_) {
+      args.output(0).data<float>()[0] = static_cast<float>(Momentum(step - 1));
+      return absl::OkStatus();
+    }
     const double base = args.input(1).data<float>()[0];
     args.output(0).data<float>()[0] =
         static_cast<float>(LearningRate(base, step - 1));
@@ -297,6 +311,22 @@ class ScheduleKernel : public Kernel {
   }
 
  private:
+  static double Anneal(double start, double end, double pct) {
+    constexpr double kPi = 3.14159265358979323846;
+    return end + (start - end) / 2 * (std::cos(kPi * pct) + 1);
+  }
+
+  // ScheduleMomentum: the one-cycle phases with the momentum bounds swapped.
+  double Momentum(int64_t k) const {
+    const double e1 =
+        static_cast<double>(pct_start_) * static_cast<double>(total_steps_) - 1;
+    const double e2 = static_cast<double>(total_steps_) - 1;
+    const double kk = std::min(static_cast<double>(k), e2);
+    const double low = base_momentum_, high = max_momentum_;
+    if (kk <= e1) return Anneal(high, low, kk / e1);
+    return Anneal(low, high, (kk - e1) / (e2 - e1));
+  }
+
   // k: the steps taken before this one.
   double LearningRate(double base, int64_t k) const {
     constexpr double kPi = 3.14159265358979323846;
@@ -334,6 +364,7 @@ class ScheduleKernel : public Kernel {
     return base;
   }
 
+  bool momentum_;
   Kind kind_;
   int64_t step_size_;
   float gamma_;
@@ -343,6 +374,8 @@ class ScheduleKernel : public Kernel {
   float pct_start_;
   float div_factor_;
   float final_div_factor_;
+  float base_momentum_;
+  float max_momentum_;
 };
 
 bool PositiveFinite(float x) { return std::isfinite(x) && x > 0; }
@@ -514,15 +547,14 @@ NABLA_REGISTER_OP(
         .Input("grad")
         .Input("lr")
         .Input("step", {DType::kI64})
+        .Input("beta1")
         .Output("updated")
-        .Attr("beta1", AttrType::kFloat, FloatAttr(0.9f))
         .Attr("beta2", AttrType::kFloat, FloatAttr(0.999f))
         .Attr("epsilon", AttrType::kFloat, FloatAttr(1e-7f))
         .Attr("weight_decay", AttrType::kFloat, FloatAttr(0.01f))
         .SetShapeFn(UpdateShapeFn(
-            4, 2,
+            4, 3,
             [](const ShapeContext& c) -> absl::Status {
-              NABLA_RETURN_IF_ERROR(CheckInRange(c, "beta1", 0, 1, false));
               NABLA_RETURN_IF_ERROR(CheckInRange(c, "beta2", 0, 1, false));
               float epsilon = c.GetFloat("epsilon");
               if (!(epsilon > 0) || !std::isfinite(epsilon)) {
@@ -537,7 +569,7 @@ NABLA_REGISTER_OP(
               }
               return absl::OkStatus();
             }))
-        .SetKernel(UpdateKernel<AdamKernel>(4, 2))
+        .SetKernel(UpdateKernel<AdamKernel>(4, 3))
         .SetKernelSetsOutputs()
         .WritesInput(0)
         .WritesInput(1)
@@ -567,6 +599,51 @@ NABLA_REGISTER_OP(
             }
           }
           NABLA_RETURN_IF_ERROR(CheckSchedule(c));
+          return std::vector<TensorSpec>{TensorSpec{DType::kF32, Shape()}};
+        })
+        .SetKernel([](const KernelContext& c)
+                       -> absl::StatusOr<std::unique_ptr<Kernel>> {
+          return std::unique_ptr<Kernel>(std::make_unique<ScheduleKernel>(c));
+        })
+        .NotDifferentiable());
+
+NABLA_REGISTER_OP(
+    OpSchema("ScheduleMomentum")
+        .Input("step", {DType::kI64})
+        .Output("momentum")
+        .Attr("schedule", AttrType::kString, StringAttr("one_cycle"))
+        .Attr("total_steps", AttrType::kInt, IntAttr(1))
+        .Attr("pct_start", AttrType::kFloat, FloatAttr(0.3f))
+        .Attr("base_momentum", AttrType::kFloat, FloatAttr(0.85f))
+        .Attr("max_momentum", AttrType::kFloat, FloatAttr(0.95f))
+        .SetShapeFn([](const ShapeContext& c) -> SpecList {
+          if (c.input_shape(0).rank() != 0) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "input 'step' must be a scalar, got ",
+                c.input_shape(0).ToString()));
+          }
+          if (c.GetString("schedule") != "one_cycle") {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "only the \"one_cycle\" schedule cycles momentum, got \"",
+                c.GetString("schedule"), "\""));
+          }
+          const int64_t total = c.GetInt("total_steps");
+          const float pct = c.GetFloat("pct_start");
+          if (total < 2 || !(pct > 0 && pct < 1) ||
+              !(static_cast<double>(pct) * static_cast<double>(total) > 1)) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "the one-cycle schedule needs total_steps >= 2 and pct_start "
+                "in (0, 1) with pct_start * total_steps > 1, got total_steps ",
+                total, " and pct_start ", pct));
+          }
+          const float low = c.GetFloat("base_momentum");
+          const float high = c.GetFloat("max_momentum");
+          if (!(low >= 0 && low <= high && high < 1)) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "cycled momentum needs 0 <= base_momentum <= max_momentum < 1, "
+                "got base_momentum ",
+                low, " and max_momentum ", high));
+          }
           return std::vector<TensorSpec>{TensorSpec{DType::kF32, Shape()}};
         })
         .SetKernel([](const KernelContext& c)
@@ -622,11 +699,10 @@ Output ApplyAdam(Output var, Output m, Output v, Output grad, Output lr,
 }
 
 Output ApplyAdamW(Output var, Output m, Output v, Output grad, Output lr,
-                  Output step, float weight_decay, float beta1, float beta2,
+                  Output step, Output beta1, float weight_decay, float beta2,
                   float epsilon, absl::string_view name) {
-  return MakeOp("ApplyAdamW", {var, m, v, grad, lr, step},
-                {{"beta1", FloatAttr(beta1)},
-                 {"beta2", FloatAttr(beta2)},
+  return MakeOp("ApplyAdamW", {var, m, v, grad, lr, step, beta1},
+                {{"beta2", FloatAttr(beta2)},
                  {"epsilon", FloatAttr(epsilon)},
                  {"weight_decay", FloatAttr(weight_decay)}},
                 name);
@@ -645,6 +721,17 @@ Output ScheduleLearningRate(Output step, Output base_lr,
                  {"pct_start", FloatAttr(attrs.pct_start)},
                  {"div_factor", FloatAttr(attrs.div_factor)},
                  {"final_div_factor", FloatAttr(attrs.final_div_factor)}},
+                name);
+}
+
+Output ScheduleMomentum(Output step, const ScheduleLearningRateAttrs& attrs,
+                        absl::string_view name) {
+  return MakeOp("ScheduleMomentum", {step},
+                {{"schedule", StringAttr(attrs.schedule)},
+                 {"total_steps", IntAttr(attrs.total_steps)},
+                 {"pct_start", FloatAttr(attrs.pct_start)},
+                 {"base_momentum", FloatAttr(attrs.base_momentum)},
+                 {"max_momentum", FloatAttr(attrs.max_momentum)}},
                 name);
 }
 

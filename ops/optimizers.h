@@ -80,11 +80,17 @@ Output ApplyAdam(Output var, Output m, Output v, Output grad, Output lr,
 // f32 once per step, as PyTorch's mul_ by a Python float does. Epsilon is
 // placed as in ApplyAdam (Keras's "epsilon hat"); PyTorch adds its eps to
 // sqrt(v) / sqrt(1 - beta2^t) instead, so torch.optim.AdamW with
-// eps = epsilon / sqrt(1 - beta2^t) at step t gives the same update. With
-// weight_decay = 0 the result is bit for bit ApplyAdam's. weight_decay must
-// be finite and non-negative. Returns the updated variable.
+// eps = epsilon / sqrt(1 - beta2^t) at step t gives the same update.
+//
+// beta1 is an input (an f32 scalar in [0, 1)) rather than an attribute so
+// that a schedule can cycle it (ScheduleMomentum); the step uses this
+// step's beta1 in both the moment update and the bias correction
+// 1 - beta1^t, as PyTorch does when OneCycleLR cycles Adam's betas. With
+// weight_decay = 0 and a constant beta1 the result is bit for bit
+// ApplyAdam's. weight_decay must be finite and non-negative. Returns the
+// updated variable.
 Output ApplyAdamW(Output var, Output m, Output v, Output grad, Output lr,
-                  Output step, float weight_decay, float beta1 = 0.9f,
+                  Output step, Output beta1, float weight_decay,
                   float beta2 = 0.999f, float epsilon = 1e-7f,
                   absl::string_view name = {});
 
@@ -106,6 +112,10 @@ struct ScheduleLearningRateAttrs {
   float pct_start = 0.3f;
   float div_factor = 25;
   float final_div_factor = 1e4f;
+  // one_cycle with cycled momentum (ScheduleMomentum only): PyTorch
+  // OneCycleLR's base_momentum and max_momentum.
+  float base_momentum = 0.85f;
+  float max_momentum = 0.95f;
 };
 
 // ScheduleLearningRate outputs the learning rate (an f32 scalar) for the
@@ -139,6 +149,19 @@ struct ScheduleLearningRateAttrs {
 Output ScheduleLearningRate(Output step, Output base_lr,
                             const ScheduleLearningRateAttrs& attrs,
                             absl::string_view name = {});
+
+// ScheduleMomentum outputs the momentum (Adam's beta1) that PyTorch's
+// OneCycleLR(cycle_momentum=True) sets for the step whose count is `step`,
+// cycling inversely to the one-cycle learning rate. attrs.schedule must be
+// "one_cycle"; with k, k', e1, e2 and anneal as for ScheduleLearningRate:
+//
+//   k' <= e1: momentum = anneal(max_momentum, base_momentum, k' / e1)
+//   k' >  e1: momentum = anneal(base_momentum, max_momentum,
+//                               (k' - e1) / (e2 - e1))
+//
+// with 0 <= base_momentum <= max_momentum < 1.
+Output ScheduleMomentum(Output step, const ScheduleLearningRateAttrs& attrs,
+                        absl::string_view name = {});
 
 // AssignAdd adds `delta` (of var's dtype and shape) to the Variable `var`
 // and outputs the new value; f32, i32 and i64 variables are accepted. Nodes

@@ -90,6 +90,11 @@ absl::Status Optimizer::CheckSettings() const {
         learning_rate_));
   }
   NABLA_RETURN_IF_ERROR(schedule_.Validate());
+  if (schedule_.cycles_momentum() && !SupportsCycledMomentum()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the learning-rate schedule cycles momentum, which ", name_,
+        " does not support (only Adam's beta1 can be cycled)"));
+  }
   return CheckOptions();
 }
 
@@ -150,6 +155,10 @@ absl::StatusOr<TrainStep> Optimizer::ApplyGradients(
   step.learning_rate =
       schedule_.AddTo(step.iterations, step.base_learning_rate,
                       absl::StrCat(step.scope, "/scheduled_learning_rate"));
+  if (schedule_.cycles_momentum()) {
+    step.momentum = schedule_.AddMomentumTo(
+        step.iterations, absl::StrCat(step.scope, "/scheduled_momentum"));
+  }
   step.gradients = grads;
   for (size_t i = 0; i < variables.size(); ++i) {
     UpdateContext c{b,
@@ -157,6 +166,7 @@ absl::StatusOr<TrainStep> Optimizer::ApplyGradients(
                     grads[i],
                     step.learning_rate,
                     step.iterations,
+                    step.momentum,
                     absl::StrCat(step.scope, "/update/", variables[i].name())};
     step.updates.push_back(AddUpdate(c));
   }
@@ -214,9 +224,15 @@ Output Adam::AddUpdate(const UpdateContext& c) {
   const bool decayed =
       options_.weight_decay != 0 &&
       (!options_.decay_filter || options_.decay_filter(c.variable));
-  if (decayed) {
+  if (decayed || c.momentum.valid()) {
+    Output beta1 = c.momentum.valid()
+                       ? c.momentum
+                       : c.builder->Constant(
+                             Tensor::Scalar(options_.beta1),
+                             c.builder->UniqueName(absl::StrCat(
+                                 c.variable.name(), "/adam_beta1")));
     return ApplyAdamW(c.variable, m, v, c.gradient, c.learning_rate,
-                      c.iterations, options_.weight_decay, options_.beta1,
+                      c.iterations, beta1, decayed ? options_.weight_decay : 0,
                       options_.beta2, options_.epsilon, c.node_name);
   }
   return ApplyAdam(c.variable, m, v, c.gradient, c.learning_rate,

@@ -67,6 +67,9 @@ struct TrainStep {
   // The learning-rate Variable ("<scope>/learning_rate"): the base rate a
   // schedule scales, the rate itself without one.
   Output base_learning_rate;
+  // With a schedule that cycles momentum, Adam's beta1 for this step (an
+  // f32 scalar, read like learning_rate); otherwise not valid().
+  Output momentum;
 
   // targets() is what a plan runs for one training step: every update and
   // the step increment.
@@ -116,11 +119,16 @@ class Optimizer {
     Output gradient;
     Output learning_rate;
     Output iterations;  // the incremented step count
+    Output momentum;    // a cycled momentum, or not valid()
     std::string node_name;  // the name to give the update node
   };
 
   // CheckOptions rejects out-of-range settings before any node is added.
   virtual absl::Status CheckOptions() const { return absl::OkStatus(); }
+
+  // SupportsCycledMomentum is true for optimizers whose AddUpdate uses
+  // UpdateContext::momentum.
+  virtual bool SupportsCycledMomentum() const { return false; }
 
   // AddUpdate creates the variable's slots and its update node, and
   // returns the node's output.
@@ -213,6 +221,7 @@ class Adam : public Optimizer {
 
  protected:
   absl::Status CheckOptions() const override;
+  bool SupportsCycledMomentum() const override { return true; }
   Output AddUpdate(const UpdateContext& c) override;
 
  private:

@@ -45,10 +45,32 @@ LearningRateSchedule LearningRateSchedule::OneCycle(int64_t total_steps,
   return LearningRateSchedule(std::move(attrs));
 }
 
+LearningRateSchedule LearningRateSchedule::WithCycledMomentum(
+    float base_momentum, float max_momentum) const {
+  LearningRateSchedule schedule = *this;
+  schedule.cycle_momentum_ = true;
+  schedule.attrs_.base_momentum = base_momentum;
+  schedule.attrs_.max_momentum = max_momentum;
+  return schedule;
+}
+
 // The same rules as the op's shape function, checked before any node is
 // added so that a bad schedule leaves the builder usable.
 absl::Status LearningRateSchedule::Validate() const {
   const ScheduleLearningRateAttrs& a = attrs_;
+  if (cycle_momentum_) {
+    if (a.schedule != "one_cycle") {
+      return absl::InvalidArgumentError(
+          "only the one-cycle schedule can cycle momentum");
+    }
+    if (!(a.base_momentum >= 0 && a.base_momentum <= a.max_momentum &&
+          a.max_momentum < 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "one-cycle schedule: cycled momentum needs 0 <= base_momentum <= "
+          "max_momentum < 1, got base_momentum ",
+          a.base_momentum, " and max_momentum ", a.max_momentum));
+    }
+  }
   if (a.schedule == "constant") return absl::OkStatus();
   if (a.schedule == "step_decay") {
     if (a.step_size < 1) {
@@ -103,6 +125,11 @@ Output LearningRateSchedule::AddTo(Output step, Output base_lr,
                                    absl::string_view name) const {
   if (is_constant()) return base_lr;
   return ScheduleLearningRate(step, base_lr, attrs_, name);
+}
+
+Output LearningRateSchedule::AddMomentumTo(Output step,
+                                           absl::string_view name) const {
+  return ScheduleMomentum(step, attrs_, name);
 }
 
 }  // namespace nabla

@@ -50,12 +50,23 @@ class LearningRateSchedule {
   // OneCycle is PyTorch's OneCycleLR (cosine annealing, two phases) with the
   // base rate as max_lr: from max_lr / div_factor up to max_lr over the
   // first pct_start of `total_steps`, then down to
-  // max_lr / div_factor / final_div_factor. Adam's beta1 and the momentum are
-  // not cycled.
+  // max_lr / div_factor / final_div_factor. See WithCycledMomentum to cycle
+  // Adam's beta1 as well.
   static LearningRateSchedule OneCycle(int64_t total_steps,
                                        float pct_start = 0.3f,
                                        float div_factor = 25,
                                        float final_div_factor = 1e4f);
+
+  // WithCycledMomentum is a one-cycle schedule that also cycles Adam's beta1
+  // inversely to the rate, from max_momentum down to base_momentum and back
+  // (PyTorch OneCycleLR's cycle_momentum=True; ScheduleMomentum in
+  // ops/optimizers.h); it replaces AdamOptions::beta1. Only Adam supports
+  // it: other optimizers refuse such a schedule.
+  LearningRateSchedule WithCycledMomentum(float base_momentum = 0.85f,
+                                          float max_momentum = 0.95f) const;
+
+  // cycles_momentum() is true after WithCycledMomentum.
+  bool cycles_momentum() const { return cycle_momentum_; }
 
   // is_constant() is true for Constant().
   bool is_constant() const { return attrs_.schedule == "constant"; }
@@ -72,11 +83,16 @@ class LearningRateSchedule {
   // Constant() returns base_lr itself.
   Output AddTo(Output step, Output base_lr, absl::string_view name) const;
 
+  // AddMomentumTo adds the cycled momentum's node for the step whose count
+  // is `step`; only for cycles_momentum().
+  Output AddMomentumTo(Output step, absl::string_view name) const;
+
  private:
   explicit LearningRateSchedule(ScheduleLearningRateAttrs attrs)
       : attrs_(std::move(attrs)) {}
 
   ScheduleLearningRateAttrs attrs_;
+  bool cycle_momentum_ = false;
 };
 
 }  // namespace nabla

@@ -49,7 +49,8 @@ class AdamHarness {
     Output step =
         AssignAdd(counter, b_.Constant(Tensor::Filled<int64_t>(Shape(), 1)));
     Output update =
-        use_adamw ? ApplyAdamW(w, m, v, grad_, rate, step, weight_decay, 0.9f,
+        use_adamw ? ApplyAdamW(w, m, v, grad_, rate, step,
+                               b_.Constant(Tensor::Scalar(0.9f)), weight_decay,
                                0.999f, epsilon)
                   : ApplyAdam(w, m, v, grad_, rate, step, 0.9f, 0.999f,
                               epsilon);
@@ -152,7 +153,8 @@ TEST(AdamWTest, BadWeightDecayIsRefused) {
     Output step = b.Variable("step", {}, Initializer::Zeros(), DType::kI64);
     ApplyAdamW(w, b.Variable("m", {2}, Initializer::Zeros()),
                b.Variable("v", {2}, Initializer::Zeros()),
-               b.Placeholder("g", {2}), lr, step, wd);
+               b.Placeholder("g", {2}), lr, step,
+               b.Constant(Tensor::Scalar(0.9f)), wd);
     EXPECT_THAT(b.status(), StatusIs(absl::StatusCode::kInvalidArgument,
                                      HasSubstr("weight_decay")));
 
@@ -317,6 +319,119 @@ TEST(L2RegularizationTest, BadArgumentsAreRefused) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("weight 0")));
   NABLA_EXPECT_OK(b.status());
+}
+
+// Adam with weight decay under a one-cycle schedule that cycles beta1,
+// against torch.optim.AdamW with OneCycleLR(cycle_momentum=True). The loss
+// sum(w * g) has the fed g as its gradient.
+TEST(CycledMomentumTest, MatchesTorchOneCycleWithAdamW) {
+  NABLA_ASSERT_OK_AND_ASSIGN(GoldenCases golden, ReadTrainExtrasGolden());
+  const auto& c = golden.at("adamw_one_cycle");
+  const std::vector<double>& p = c.at("params");
+  const int total = static_cast<int>(p[1]);
+  const Shape shape({2, 3});
+  std::vector<float> w0(c.at("w0").begin(), c.at("w0").end());
+
+  GraphBuilder b;
+  Output w = b.Variable(
+      "w", shape,
+      Initializer::Value(*Tensor::FromVector<float>(shape, absl::MakeConstSpan(w0))));
+  Output g = b.Placeholder("g", shape);
+  AdamOptions options;
+  options.learning_rate = static_cast<float>(p[0]);
+  options.beta2 = static_cast<float>(p[7]);
+  options.weight_decay = static_cast<float>(p[8]);
+  options.epsilon = static_cast<float>(p[9]);
+  Adam adam(options);
+  adam.set_learning_rate_schedule(
+      LearningRateSchedule::OneCycle(total, static_cast<float>(p[2]),
+                                     static_cast<float>(p[3]),
+                                     static_cast<float>(p[4]))
+          .WithCycledMomentum(static_cast<float>(p[5]),
+                              static_cast<float>(p[6])));
+  NABLA_ASSERT_OK_AND_ASSIGN(TrainStep train, adam.Minimize(Sum(Mul(w, g)), {w}));
+  ASSERT_TRUE(train.momentum.valid());
+  EXPECT_EQ(b.graph().node(train.updates[0].ref().node).op(), "ApplyAdamW");
+  NABLA_ASSERT_OK_AND_ASSIGN(Graph graph, b.Build());
+  NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(std::move(graph)));
+  NABLA_ASSERT_OK_AND_ASSIGN(
+      Plan * plan,
+      session->Compile({FeedSpec{g.ref(), shape}},
+                       {train.learning_rate.ref(), train.momentum.ref(),
+                        train.updates[0].ref()},
+                       train.targets()));
+  for (int t = 1; t <= total; ++t) {
+    SCOPED_TRACE(absl::StrCat("step ", t));
+    const std::vector<double>& grad = c.at(absl::StrCat("grad", t));
+    std::vector<float> gf(grad.begin(), grad.end());
+    std::vector<Tensor> out;
+    NABLA_ASSERT_OK(plan->Run(
+        {*Tensor::FromVector<float>(shape, absl::MakeConstSpan(gf))}, &out));
+    const double lr = c.at("lr")[t - 1], beta1 = c.at("beta1")[t - 1];
+    EXPECT_NEAR(out[0].data<float>()[0], lr, lr * 2e-6);
+    EXPECT_NEAR(out[1].data<float>()[0], beta1, 1e-7);
+    // The formula of ScheduleMomentum in double, from the f32 attrs.
+    const double e1 = static_cast<double>(static_cast<float>(p[2])) * total - 1;
+    const double k = t - 1, low = static_cast<float>(p[5]),
+                 high = static_cast<float>(p[6]);
+    const double pct = k <= e1 ? k / e1 : (k - e1) / (total - 1 - e1);
+    const double from = k <= e1 ? high : low, to = k <= e1 ? low : high;
+    EXPECT_NEAR(out[1].data<float>()[0],
+                to + (from - to) / 2 * (std::cos(3.14159265358979323846 * pct) + 1),
+                6e-8);
+    ExpectTensorNear(out[2], shape, c.at(absl::StrCat("w", t)), 1e-6, 1e-5);
+  }
+}
+
+TEST(CycledMomentumTest, OnlyAdamAndOneCycleCycleMomentum) {
+  GraphBuilder b;
+  Output w = b.Variable("w", {2}, Initializer::Zeros());
+  Output loss = Sum(Mul(w, w));
+  Momentum momentum;
+  momentum.set_learning_rate_schedule(
+      LearningRateSchedule::OneCycle(100).WithCycledMomentum());
+  EXPECT_THAT(momentum.Minimize(loss, {w}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("does not support")));
+  Adam adam;
+  adam.set_learning_rate_schedule(
+      LearningRateSchedule::Cosine(100).WithCycledMomentum());
+  EXPECT_THAT(adam.Minimize(loss, {w}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("only the one-cycle schedule")));
+  adam.set_learning_rate_schedule(
+      LearningRateSchedule::OneCycle(100).WithCycledMomentum(0.95f, 0.85f));
+  EXPECT_THAT(adam.Minimize(loss, {w}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("base_momentum <= max_momentum")));
+  NABLA_EXPECT_OK(b.status());
+
+  // The op checks the same when a graph is loaded.
+  ScheduleLearningRateAttrs attrs;
+  attrs.schedule = "one_cycle";
+  attrs.total_steps = 100;
+  attrs.max_momentum = 1.0f;
+  GraphBuilder op;
+  ScheduleMomentum(op.Variable("step", {}, Initializer::Zeros(), DType::kI64),
+                   attrs);
+  EXPECT_THAT(op.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                    HasSubstr("max_momentum < 1")));
+}
+
+TEST(CycledMomentumTest, BetaOutOfRangeFailsTheRun) {
+  GraphBuilder b;
+  Output w = b.Variable("w", {2}, Initializer::Zeros());
+  Output lr = b.Variable("lr", {}, Initializer::Constant(0.1f));
+  Output counter = b.Variable("step", {}, Initializer::Zeros(), DType::kI64);
+  Output step =
+      AssignAdd(counter, b.Constant(Tensor::Filled<int64_t>(Shape(), 1)));
+  Output beta1 = b.Placeholder("beta1", {});
+  Output update = ApplyAdamW(w, b.Variable("m", {2}, Initializer::Zeros()),
+                             b.Variable("v", {2}, Initializer::Zeros()),
+                             b.Constant(Tensor::Filled<float>({2}, 1)), lr,
+                             step, beta1, 0);
+  EXPECT_THAT(RunOnce(b, {{beta1, Tensor::Scalar(1.0f)}}, {update}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("beta1")));
 }
 
 }  // namespace

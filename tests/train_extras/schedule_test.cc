@@ -223,7 +223,7 @@ TEST(ScheduleTest, SetLearningRateRescalesTheSchedule) {
 }
 
 // A regression model trained by Adam (with weight decay on the matrix) under
-// a one-cycle schedule.
+// a one-cycle schedule that also cycles beta1.
 struct Regression {
   std::unique_ptr<Session> session;
   Plan* step = nullptr;
@@ -245,7 +245,8 @@ absl::StatusOr<Regression> BuildRegression() {
   options.weight_decay = 0.1f;
   options.decay_filter = DecayOnlyMatrices();
   Adam adam(options);
-  adam.set_learning_rate_schedule(LearningRateSchedule::OneCycle(20));
+  adam.set_learning_rate_schedule(
+      LearningRateSchedule::OneCycle(20).WithCycledMomentum());
   NABLA_ASSIGN_OR_RETURN(TrainStep train, adam.Minimize(loss, {w, bias}));
   NABLA_ASSIGN_OR_RETURN(Graph graph, b.Build());
   NABLA_ASSIGN_OR_RETURN(r.session, Session::Create(std::move(graph)));
