@@ -22,6 +22,7 @@
 #include "ops/activations.h"
 #include "ops/arith.h"
 #include "ops/conv.h"
+#include "ops/pool.h"
 #include "tests/test_util.h"
 
 namespace nabla {
@@ -783,6 +784,52 @@ TEST(BatchNormLayoutTest, ConvBatchNormReluAddsNoReorders) {
   }
   EXPECT_EQ(reorders[1][0], reorders[0][0]);
   EXPECT_EQ(reorders[1][1], reorders[0][1]);
+}
+
+// After a pooling, whose output is channel-blocked (PoolTag in ops/pool.cc:
+// nChw16c or nChw8c), in both modes, and its gradient in that layout.
+TEST(BatchNormLayoutTest, ChannelBlockedInputAfterPooling) {
+  const Shape shape({2, 32, 6, 6});
+  const Shape pooled({2, 32, 3, 3});
+  Tensor images = RandomTensor(shape, 700, -1, 2);
+  for (RunMode mode : {RunMode::kTraining, RunMode::kInference}) {
+    GraphBuilder b;
+    Output x = b.Placeholder("x", shape);
+    Output h = AvgPool2D(x, {2, 2});
+    BatchNormOptions relu;
+    relu.activation = Activation::kRelu;
+    BatchNormLayer bn = BatchNormWithVariables(h, relu, "bn");
+    NABLA_ASSERT_OK_AND_ASSIGN(Graph graph, b.Build());
+    NABLA_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(std::move(graph)));
+    NABLA_ASSERT_OK_AND_ASSIGN(
+        Plan * plan, session->Compile({FeedSpec{x, shape}}, {h, bn.y}, {},
+                                      CompileOptions{mode}));
+    std::vector<Tensor> out;
+    NABLA_ASSERT_OK(plan->Run({images}, &out));
+    Reference r = ReferenceBatchNorm(
+        pooled, ToDoubles(out[0]), std::vector<double>(32, 1),
+        std::vector<double>(32, 0), std::vector<double>(32, 0),
+        std::vector<double>(32, 1), mode == RunMode::kTraining, 1e-3, 0.99,
+        true);
+    ExpectTensorNear(out[1], pooled, r.y, 1e-5, 1e-4);
+  }
+  BatchNormOptions options;
+  options.epsilon = 1e-2f;
+  options.activation = Activation::kRelu;
+  auto build = [&](GraphBuilder& b, const std::vector<Output>& in) {
+    return BatchNormOfInputs(b, {AvgPool2D(in[0], {2, 2}), in[1], in[2]},
+                             options);
+  };
+  const std::vector<Tensor> inputs = {
+      RandomTensor(Shape({2, 16, 4, 4}), 710, -1, 1),
+      RandomTensor(Shape({16}), 711, 0.5f, 1.5f),
+      RandomTensor(Shape({16}), 712, -0.5f, 0.5f)};
+  CheckGradients(build, inputs, {0, 1});
+  // beta moves all 8 outputs of its channel at once, and a step of 1e-2
+  // takes one of them across the ReLU's kink; a smaller step does not.
+  ::nabla::testing::GradCheckOptions small_step;
+  small_step.step = 1e-3;
+  CheckGradients(build, inputs, {2}, small_step);
 }
 
 }  // namespace
