@@ -68,38 +68,39 @@ std::vector<double> GaussianKernel(double sigma) {
   return kernel;
 }
 
-// Smooths `plane` (height x width) with `kernel` along rows, then
-// columns, in place; `row` and `column` are scratch of width and height.
-void Smooth(const std::vector<double>& kernel, int64_t height, int64_t width,
-            double* plane, double* row, double* column) {
+// Smooths the `n` values at line[0], line[stride], ... with `kernel` in
+// place: copied once, borders reflected, into `padded` (n + 2 * radius
+// values), so that the taps index it directly.
+void SmoothLine(const std::vector<double>& kernel, int64_t n, int64_t stride,
+                double* line, double* padded) {
   const int64_t radius = static_cast<int64_t>(kernel.size() / 2);
+  for (int64_t i = -radius; i < n + radius; ++i) {
+    padded[i + radius] = line[Reflect(i, n) * stride];
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const double* window = padded + i;
+    double sum = 0;
+    for (size_t k = 0; k < kernel.size(); ++k) sum += kernel[k] * window[k];
+    line[i * stride] = sum;
+  }
+}
+
+// Smooths `plane` (height x width) with `kernel` along rows, then
+// columns, in place; `padded` is scratch of max(height, width) + 2 * radius.
+void Smooth(const std::vector<double>& kernel, int64_t height, int64_t width,
+            double* plane, double* padded) {
   for (int64_t y = 0; y < height; ++y) {
-    double* line = plane + y * width;
-    for (int64_t x = 0; x < width; ++x) {
-      double sum = 0;
-      for (int64_t k = -radius; k <= radius; ++k) {
-        sum += kernel[k + radius] * line[Reflect(x + k, width)];
-      }
-      row[x] = sum;
-    }
-    std::copy(row, row + width, line);
+    SmoothLine(kernel, width, 1, plane + y * width, padded);
   }
   for (int64_t x = 0; x < width; ++x) {
-    for (int64_t y = 0; y < height; ++y) {
-      double sum = 0;
-      for (int64_t k = -radius; k <= radius; ++k) {
-        sum += kernel[k + radius] * plane[Reflect(y + k, height) * width + x];
-      }
-      column[y] = sum;
-    }
-    for (int64_t y = 0; y < height; ++y) plane[y * width + x] = column[y];
+    SmoothLine(kernel, height, width, plane + x, padded);
   }
 }
 
 // Per-thread buffers for the elastic field, allocated before the threads
 // start so that they allocate nothing.
 struct ElasticScratch {
-  std::vector<double> field_x, field_y, row, column;
+  std::vector<double> field_x, field_y, padded;
   std::vector<float> dx, dy;
 };
 
@@ -121,8 +122,7 @@ void ElasticField(const AugmentOptions& options,
     }
   }
   for (std::vector<double>* field : {&scratch.field_x, &scratch.field_y}) {
-    Smooth(kernel, height, width, field->data(), scratch.row.data(),
-           scratch.column.data());
+    Smooth(kernel, height, width, field->data(), scratch.padded.data());
   }
   for (int64_t i = 0; i < pixels; ++i) {
     scratch.dx[i] = static_cast<float>(options.elastic_alpha * scratch.field_x[i]);
@@ -348,8 +348,7 @@ absl::Status AugmentImages(const Tensor& images, const AugmentOptions& options,
       for (ElasticScratch& s : scratch) {
         s.field_x.resize(pixels);
         s.field_y.resize(pixels);
-        s.row.resize(width);
-        s.column.resize(height);
+        s.padded.resize(std::max(height, width) + kernel.size());
         s.dx.resize(pixels);
         s.dy.resize(pixels);
       }

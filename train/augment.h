@@ -116,9 +116,10 @@ absl::Status AugmentImages(const Tensor& images, const AugmentOptions& options,
                            int64_t epoch, Tensor* out, int threads = 1);
 
 // EpochInputsFn writes epoch `epoch`'s training inputs, computed from the
-// original inputs `source`, to `out`, a buffer of `source`'s dtype and
-// shape. Called from a background thread (see FitOptions::augment): it
-// must not touch the session, and it must not throw.
+// original inputs `source`, into `*out`, a buffer of `source`'s dtype and
+// shape (writing into it, not replacing it). Called from a background
+// thread (see FitOptions::augment): it must not touch the session, and it
+// should not throw (an exception becomes an Internal error).
 using EpochInputsFn = std::function<absl::Status(
     int64_t epoch, const Tensor& source, Tensor* out)>;
 

@@ -118,7 +118,10 @@ class EpochInputs {
     Join();
     epoch_ = epoch;
     status_ = absl::OkStatus();
-    Tensor* buffer = &buffers_[next_];
+    // The function gets a handle of its own, so that one replacing it
+    // rather than writing into it is caught.
+    handle_ = buffers_[next_];
+    Tensor* buffer = &handle_;
     try {
       thread_ = std::thread([this, epoch, buffer] {
         try {
@@ -153,12 +156,12 @@ class EpochInputs {
                                        epoch_, ": ", status_.message()));
     }
     const Tensor& inputs = buffers_[next_];
-    if (inputs.dtype() != source_.dtype() ||
-        inputs.shape() != source_.shape()) {
+    if (!handle_.SharesBufferWith(inputs) || handle_.dtype() != inputs.dtype() ||
+        handle_.shape() != inputs.shape()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "the inputs prepared for epoch ", epoch_, " are ",
-          inputs.DebugString(), ", not ", source_.DebugString(),
-          " as the training inputs"));
+          "preparing the inputs of epoch ", epoch_, ": the function replaced "
+          "its output buffer ", inputs.DebugString(), " by ",
+          handle_.DebugString(), " instead of writing into it"));
     }
     next_ ^= 1;
     return inputs;
@@ -175,6 +178,7 @@ class EpochInputs {
   EpochInputsFn fn_;
   Tensor source_;
   Tensor buffers_[2];
+  Tensor handle_;  // what the function writes to: buffers_[next_]
   int next_ = 0;  // the buffer being (or next to be) prepared
   int64_t epoch_ = 0;
   absl::Status status_;  // written by the thread, read after Join

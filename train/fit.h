@@ -28,7 +28,12 @@
 // seeded at creation, and the kernels are deterministic for a fixed thread
 // count. A Trainer restored from a checkpoint written at the end of an epoch
 // (RestoreCheckpoint) continues exactly as the original run would have:
-// same shuffles, same weights, bit for bit.
+// same shuffles, same weights, bit for bit. Augmentation
+// (FitOptions::augment set to Augmentation() of train/augment.h) keeps
+// this: its images depend only on its seed, the epoch and the example.
+//
+// With several processes (SetSharding) each augments every example, as
+// every process draws the same shuffle.
 
 #ifndef NABLA_TRAIN_FIT_H_
 #define NABLA_TRAIN_FIT_H_

@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -413,6 +416,45 @@ TEST(AugmentTest, RejectsBadTensors) {
                        HasSubstr("write over")));
   EXPECT_THAT(AugmentImages(images, options, 1, &out, 0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("threads")));
+}
+
+// tests/augment/augment.golden, written by make_augment_golden.py from an
+// independent Python version (its own Philox, numpy's Gaussian filter,
+// PyTorch's grid_sample for the bilinear sampling).
+TEST(AugmentTest, MatchesTheTorchGolden) {
+  std::ifstream in("tests/augment/augment.golden");
+  ASSERT_TRUE(in.good()) << "tests/augment/augment.golden is missing";
+  std::string header;
+  int cases = 0;
+  while (std::getline(in, header)) {
+    std::istringstream fields(header);
+    std::string word, name;
+    int64_t n, c, h, w;
+    AugmentOptions options;
+    int64_t epoch;
+    fields >> word >> name >> n >> c >> h >> w >> options.max_shift_pixels >>
+        options.max_rotation_degrees >> options.scale_range >>
+        options.elastic_alpha >> options.elastic_sigma >> options.seed >> epoch;
+    ASSERT_EQ(word, "case");
+    ASSERT_FALSE(fields.fail()) << header;
+    Tensor images(DType::kF32, Shape({n, c, h, w}));
+    std::vector<float> expected(n * c * h * w);
+    for (float* values : {images.data<float>(), expected.data()}) {
+      std::string line;
+      ASSERT_TRUE(std::getline(in, line));
+      std::istringstream numbers(line);
+      for (int64_t i = 0; i < images.num_elements(); ++i) numbers >> values[i];
+      ASSERT_FALSE(numbers.fail()) << name;
+    }
+    const Tensor out = Augmented(images, options, epoch, /*threads=*/2);
+    double worst = 0;
+    for (int64_t i = 0; i < images.num_elements(); ++i) {
+      worst = std::max<double>(worst, std::abs(out.data<float>()[i] - expected[i]));
+    }
+    EXPECT_LT(worst, 1e-5) << name;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 3);
 }
 
 }  // namespace

@@ -273,7 +273,15 @@ TEST(FitAugmentTest, ErrorsFromThePreparationComeBackAsStatus) {
                 return absl::OkStatus();
               }),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("inputs prepared for epoch 1 are u8[2,1,6,6]")));
+                       HasSubstr("epoch 1: the function replaced its output buffer "
+                                 "u8[60,1,6,6] by u8[2,1,6,6]")));
+  // Even by one of the right shape: what it wrote would be lost.
+  EXPECT_THAT(FitFresh(2, [](int64_t, const Tensor& source, Tensor* out) {
+                *out = source.Clone();
+                return absl::OkStatus();
+              }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("instead of writing into it")));
   AugmentOptions bad = Options();
   bad.scale_range = 2;
   EXPECT_THAT(FitFresh(2, Augmentation(bad)),
