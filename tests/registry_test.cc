@@ -65,6 +65,7 @@ struct CaseInput {
   DType dtype = DType::kF32;
   std::vector<int64_t> values;  // for integer inputs
   float lo = -1.0f, hi = 1.0f;  // the range of f32 inputs
+  bool variable = false;  // a zero Variable (an op's counter) instead
 };
 
 // A small, valid use of an op: its inputs and attributes.
@@ -78,6 +79,9 @@ CaseInput F32(Shape shape, float lo = -1.0f, float hi = 1.0f) {
 }
 CaseInput I32(Shape shape, std::vector<int64_t> values) {
   return CaseInput{std::move(shape), DType::kI32, std::move(values)};
+}
+CaseInput I64Variable(Shape shape) {
+  return CaseInput{std::move(shape), DType::kI64, {}, -1.0f, 1.0f, true};
 }
 
 // A case for every op with a gradient rule. An op added with a gradient
@@ -110,6 +114,12 @@ const std::map<std::string, GradCase>& GradCases() {
         {{"activation", StringAttr("relu")}}}},
       {"MaxPool2D", {{F32({1, 2, 4, 4})}, {{"kernel", IntsAttr({2, 2})}}}},
       {"AvgPool2D", {{F32({1, 2, 4, 4})}, {{"kernel", IntsAttr({2, 2})}}}},
+      {"GlobalAveragePool", {{F32({1, 2, 3, 3})}}},
+      {"RowsProduct", {{F32({2, 2, 3}), F32({3, 4})}}},
+      {"RowsOuter", {{F32({2, 2, 3}), F32({2, 2, 4})}}},
+      {"Dropout",
+       {{F32({2, 3}), I64Variable({})},
+        {{"rate", FloatAttr(0.25f)}, {"seed", IntAttr(1)}}}},
       {"Reshape", {{F32({2, 3})}, {{"shape", ShapeAttr(Shape({3, 2}))}}}},
       {"Flatten", {{F32({2, 3, 2})}}},
       {"Identity", {{F32({2, 3})}}},
@@ -142,6 +152,12 @@ void CheckGradientsTwice(const std::string& op, const GradCase& c) {
   std::vector<Output> inputs, wrt;
   uint64_t seed = 1;
   for (const CaseInput& input : c.inputs) {
+    if (input.variable) {
+      inputs.push_back(b.Variable(absl::StrCat("variable", seed++),
+                                  input.shape, Initializer::Zeros(),
+                                  input.dtype));
+      continue;
+    }
     inputs.push_back(b.Constant(CaseValue(input, seed++)));
     if (input.dtype == DType::kF32) wrt.push_back(inputs.back());
   }
