@@ -65,8 +65,9 @@ struct CaseInput {
   DType dtype = DType::kF32;
   std::vector<int64_t> values;  // for integer inputs
   float lo = -1.0f, hi = 1.0f;  // the range of f32 inputs
-  // An f32 Variable, not differentiated (an input the op updates in place,
-  // such as BatchNorm's running statistics).
+  // A Variable, not differentiated (an input the op updates in place:
+  // BatchNorm's running statistics, f32 from lo..hi; Dropout's counter, a
+  // zero i64).
   bool variable = false;
 };
 
@@ -84,6 +85,9 @@ CaseInput I32(Shape shape, std::vector<int64_t> values) {
 }
 CaseInput Var(Shape shape, float lo, float hi) {
   return CaseInput{std::move(shape), DType::kF32, {}, lo, hi, true};
+}
+CaseInput I64Variable(Shape shape) {
+  return CaseInput{std::move(shape), DType::kI64, {}, -1.0f, 1.0f, true};
 }
 
 // A case for every op with a gradient rule. An op added with a gradient
@@ -116,6 +120,12 @@ const std::map<std::string, GradCase>& GradCases() {
         {{"activation", StringAttr("relu")}}}},
       {"MaxPool2D", {{F32({1, 2, 4, 4})}, {{"kernel", IntsAttr({2, 2})}}}},
       {"AvgPool2D", {{F32({1, 2, 4, 4})}, {{"kernel", IntsAttr({2, 2})}}}},
+      {"GlobalAveragePool", {{F32({1, 2, 3, 3})}}},
+      {"RowsProduct", {{F32({2, 2, 3}), F32({3, 4})}}},
+      {"RowsOuter", {{F32({2, 2, 3}), F32({2, 2, 4})}}},
+      {"Dropout",
+       {{F32({2, 3}), I64Variable({})},
+        {{"rate", FloatAttr(0.25f)}, {"seed", IntAttr(1)}}}},
       {"Reshape", {{F32({2, 3})}, {{"shape", ShapeAttr(Shape({3, 2}))}}}},
       {"Flatten", {{F32({2, 3, 2})}}},
       {"Identity", {{F32({2, 3})}}},
@@ -152,8 +162,15 @@ void CheckGradientsTwice(const std::string& op, const GradCase& c) {
   uint64_t seed = 1;
   for (const CaseInput& input : c.inputs) {
     if (input.variable) {
-      inputs.push_back(b.Variable(absl::StrCat("variable", seed), input.shape,
-                                  Initializer::Value(CaseValue(input, seed))));
+      if (input.dtype == DType::kF32) {
+        inputs.push_back(b.Variable(absl::StrCat("variable", seed),
+                                    input.shape,
+                                    Initializer::Value(CaseValue(input, seed))));
+      } else {
+        inputs.push_back(b.Variable(absl::StrCat("variable", seed),
+                                    input.shape, Initializer::Zeros(),
+                                    input.dtype));
+      }
       ++seed;
       continue;
     }

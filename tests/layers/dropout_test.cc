@@ -11,6 +11,7 @@
 #include "ops/arith.h"
 #include "ops/dropout.h"
 #include "tests/test_util.h"
+#include "train/checkpoint.h"
 
 namespace nabla {
 namespace {
@@ -18,6 +19,7 @@ namespace {
 using ::nabla::testing::ExpectTensorNear;
 using ::nabla::testing::RandomTensor;
 using ::nabla::testing::StatusIs;
+using ::nabla::testing::TestDir;
 using ::nabla::testing::ToDoubles;
 using ::testing::HasSubstr;
 
@@ -152,6 +154,42 @@ TEST(DropoutTest, SameSeedAndCounterSameMaskAcrossSessions) {
   EXPECT_EQ(0, std::memcmp(a[0].raw_data(), b[0].raw_data(), n));
   EXPECT_NE(0, std::memcmp(a[0].raw_data(), other_seed[0].raw_data(), n));
   EXPECT_NE(0, std::memcmp(a[0].raw_data(), other_counter[0].raw_data(), n));
+}
+
+// The counter is a variable, so a checkpoint carries it: a run resumed
+// from the checkpoint after step 1 draws the masks of steps 2 and 3 that the
+// uninterrupted run drew.
+TEST(DropoutTest, ResumedFromACheckpointDrawsTheSameMasks) {
+  const int64_t n = 4096;
+  Tensor x = RandomTensor({n}, 8);
+  const std::string path = TestDir() + "/dropout.ckpt";
+  std::vector<Tensor> uninterrupted;
+  {
+    Fixture f(n, 0.5f, 11);
+    ASSERT_NE(f.session, nullptr) << f.b.status();
+    NABLA_ASSERT_OK_AND_ASSIGN(
+        Plan * plan, f.session->Compile({{f.x, x.shape()}}, {f.mask}, {},
+                                        CompileOptions{RunMode::kTraining}));
+    for (int step = 0; step < 3; ++step) {
+      std::vector<Tensor> out;
+      NABLA_ASSERT_OK(plan->Run({x}, &out));
+      uninterrupted.push_back(out[0]);
+      if (step == 0) NABLA_ASSERT_OK(SaveCheckpoint(*f.session, {}, path));
+    }
+  }
+  Fixture g(n, 0.5f, 11);
+  ASSERT_NE(g.session, nullptr) << g.b.status();
+  NABLA_ASSERT_OK(LoadCheckpoint(path, g.session.get()).status());
+  EXPECT_EQ(g.counter(), 1);
+  NABLA_ASSERT_OK_AND_ASSIGN(
+      Plan * plan, g.session->Compile({{g.x, x.shape()}}, {g.mask}, {},
+                                      CompileOptions{RunMode::kTraining}));
+  for (int step = 1; step < 3; ++step) {
+    std::vector<Tensor> out;
+    NABLA_ASSERT_OK(plan->Run({x}, &out));
+    EXPECT_TRUE(out[0].BitwiseEquals(uninterrupted[step])) << "step " << step;
+  }
+  EXPECT_FALSE(uninterrupted[1].BitwiseEquals(uninterrupted[2]));
 }
 
 TEST(DropoutGradientTest, FiniteDifferencesWithAFixedMask) {

@@ -7,6 +7,8 @@
 #include <limits>
 
 #include "graph/autodiff.h"
+#include "ops/arith.h"
+#include "ops/conv.h"
 #include "ops/pool.h"
 #include "tests/layers/golden_util.h"
 #include "tests/test_util.h"
@@ -214,6 +216,26 @@ TEST(PoolPadForwardTest, GlobalAveragePoolMatchesReference) {
     ExpectTensorNear(out[0], {2, channels}, expected, 1e-6, 1e-5);
     ExpectTensorNear(out[1], {2, channels, 1, 1}, expected, 1e-6, 1e-5);
   }
+}
+
+// After a convolution, whose output arrives in oneDNN's blocked layout,
+// global pooling agrees with the plain Mean over the image, forward and
+// backward.
+TEST(PoolPadForwardTest, GlobalAveragePoolAfterAConvolution) {
+  Tensor x = RandomTensor({2, 3, 9, 9}, 50), w = RandomTensor({16, 3, 3, 3}, 51);
+  GraphBuilder b;
+  Output px = b.Placeholder("x", x.shape()), pw = b.Placeholder("w", w.shape());
+  Output h = Conv2D(px, pw);
+  Output gap = GlobalAveragePool(h), mean = Mean(h, {2, 3});
+  Output r = b.Constant(RandomTensor({2, 16}, 52));
+  NABLA_ASSERT_OK_AND_ASSIGN(std::vector<Output> d_gap,
+                             Gradients(Sum(Mul(gap, r)), {pw}));
+  NABLA_ASSERT_OK_AND_ASSIGN(std::vector<Output> d_mean,
+                             Gradients(Sum(Mul(mean, r)), {pw}));
+  NABLA_ASSERT_OK_AND_ASSIGN(
+      auto out, RunOnce(b, {{px, x}, {pw, w}}, {gap, mean, d_gap[0], d_mean[0]}));
+  ExpectTensorNear(out[0], {2, 16}, ToDoubles(out[1]), 1e-6, 1e-5);
+  ExpectTensorNear(out[2], w.shape(), ToDoubles(out[3]), 1e-5, 1e-5);
 }
 
 TEST(PoolPadGradientTest, FiniteDifferences) {
