@@ -1,6 +1,11 @@
-// Trains the lecture's convolutional network on MNIST, from graph ops.
+// Trains a convolutional network on MNIST, from graph ops: the lecture's
+// (the default), or with --model=fast or --model=best one of the two modern
+// models of examples/models.h, each with its own recipe (epochs, batch,
+// schedule, augmentation; flags given on the command line override it).
 //
 //   bazel run -c opt //examples:mnist                       # 10 epochs, ~99%
+//   bazel run -c opt //examples:mnist -- --model=fast       # 99% in seconds
+//   bazel run -c opt //examples:mnist -- --model=best --save_dir=/tmp/best
 //   bazel run -c opt //examples:mnist -- --epochs=1 --train_limit=10000
 //   bazel run -c opt //examples:mnist -- --save_dir=/tmp/mnist
 //   bazel run -c opt //examples:mnist -- --resume=/tmp/mnist --epochs=12
@@ -50,18 +55,28 @@
 #include "dist/data_parallel.h"
 #include "dist/distributed_optimizer.h"
 #include "dist/world.h"
-#include "examples/lecture_model.h"
+#include "examples/models.h"
 #include "graph/graph_def.h"
 #include "graph/session.h"
 #include "train/fit.h"
 #include "train/idx.h"
 #include "train/optimizer.h"
+#include "train/schedule.h"
 
 ABSL_FLAG(std::string, data_dir, "data/mnist",
           "Folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].");
-ABSL_FLAG(int, epochs, 10, "Train until this many epochs are complete.");
-ABSL_FLAG(int, batch_size, 128, "Examples per training step.");
-ABSL_FLAG(double, learning_rate, 0.001, "The optimizer's learning rate.");
+ABSL_FLAG(std::string, model, "lecture",
+          "lecture (the lecture's network, as Keras trains it), fast or best "
+          "(examples/models.h); each brings its recipe, the defaults of "
+          "--epochs, --batch_size and --learning_rate.");
+ABSL_FLAG(int, epochs, 10,
+          "Train until this many epochs are complete (default: the "
+          "model's recipe; 10 for lecture).");
+ABSL_FLAG(int, batch_size, 128,
+          "Examples per training step (default: the model's recipe).");
+ABSL_FLAG(double, learning_rate, 0.001,
+          "The optimizer's learning rate, the peak of a one-cycle schedule "
+          "(default: the model's recipe).");
 ABSL_FLAG(std::string, optimizer, "adam", "adam, sgd, momentum or nesterov.");
 ABSL_FLAG(int, seed, 42, "Seeds the initial weights and the shuffling.");
 ABSL_FLAG(int, threads, 0,
@@ -115,13 +130,40 @@ std::string DataDir() {
   return UserPath(dir);
 }
 
-absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer() {
-  float lr = static_cast<float>(absl::GetFlag(FLAGS_learning_rate));
+// Settings: what this run trains, and how: the model's recipe with the
+// flags given on the command line in place of its values.
+struct Settings {
+  ModelKind model = ModelKind::kLecture;
+  TrainingRecipe recipe;
+};
+
+absl::StatusOr<Settings> ReadSettings();
+
+absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(
+    const Settings& settings, int64_t steps_per_epoch) {
+  const TrainingRecipe& recipe = settings.recipe;
+  float lr = static_cast<float>(recipe.learning_rate);
   const std::string& name = absl::GetFlag(FLAGS_optimizer);
+  LearningRateSchedule schedule = LearningRateSchedule::Constant();
+  if (recipe.schedule == LearningRateShape::kOneCycle) {
+    schedule = LearningRateSchedule::OneCycle(
+        recipe.epochs * steps_per_epoch, recipe.warmup_fraction);
+    NABLA_RETURN_IF_ERROR(Annotate(schedule.Validate(), "--epochs"));
+  }
   if (name == "adam") {
     AdamOptions options;
     options.learning_rate = lr;
-    return std::unique_ptr<Optimizer>(std::make_unique<Adam>(options));
+    options.weight_decay = recipe.weight_decay;
+    options.decay_filter = DecayOnlyMatrices();
+    auto adam = std::make_unique<Adam>(options);
+    adam->set_learning_rate_schedule(schedule);
+    return std::unique_ptr<Optimizer>(std::move(adam));
+  }
+  if (!schedule.is_constant()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--model=", ModelKindName(settings.model),
+        " trains with Adam and a one-cycle schedule; --optimizer=", name,
+        " is for --model=lecture"));
   }
   if (name == "sgd") return std::unique_ptr<Optimizer>(std::make_unique<Sgd>(lr));
   if (name == "momentum" || name == "nesterov") {
@@ -176,12 +218,15 @@ absl::Status WriteMetrics(const std::string& path, const History& history,
 }
 
 // The checkpoint metadata recording how this run was started.
-std::map<std::string, std::string> RunMetadata(const std::string& data_dir) {
+std::map<std::string, std::string> RunMetadata(const Settings& settings,
+                                               const std::string& data_dir) {
   return {
-      {"model", "lecture_cnn"},
+      {"model", settings.model == ModelKind::kLecture
+                    ? "lecture_cnn"
+                    : ModelKindName(settings.model)},
       {"optimizer", absl::GetFlag(FLAGS_optimizer)},
-      {"learning_rate", absl::StrCat(absl::GetFlag(FLAGS_learning_rate))},
-      {"batch_size", absl::StrCat(absl::GetFlag(FLAGS_batch_size))},
+      {"learning_rate", absl::StrCat(settings.recipe.learning_rate)},
+      {"batch_size", absl::StrCat(settings.recipe.batch_size)},
       {"seed", absl::StrCat(absl::GetFlag(FLAGS_seed))},
       {"threads", absl::StrCat(NumThreads())},
       {"data_dir", data_dir},
@@ -213,6 +258,66 @@ bool GivenOnCommandLine(const absl::Flag<T>& flag) {
              std::string(absl::GetFlagReflectionHandle(flag).Name())) > 0;
 }
 
+// ReadSettings is --model's recipe with the flags given in place of its
+// values. `saved_model` is the "model" recorded by a run being resumed
+// ("" for a new run), which --model, if given, must match.
+absl::StatusOr<Settings> ReadSettings(absl::string_view saved_model) {
+  Settings settings;
+  std::string name = absl::GetFlag(FLAGS_model);
+  if (saved_model == "lecture_cnn") saved_model = "lecture";
+  if (!saved_model.empty()) {
+    if (GivenOnCommandLine(FLAGS_model) && name != saved_model) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--model=", name, " differs from the ", saved_model,
+          " model of the run being resumed; omit the flag to continue it"));
+    }
+    name = std::string(saved_model);
+  }
+  NABLA_ASSIGN_OR_RETURN(settings.model, ParseModelKind(name));
+  settings.recipe = RecipeFor(settings.model);
+  TrainingRecipe& recipe = settings.recipe;
+  if (GivenOnCommandLine(FLAGS_epochs)) recipe.epochs = absl::GetFlag(FLAGS_epochs);
+  if (GivenOnCommandLine(FLAGS_batch_size)) {
+    recipe.batch_size = absl::GetFlag(FLAGS_batch_size);
+  }
+  if (GivenOnCommandLine(FLAGS_learning_rate)) {
+    recipe.learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  }
+  if (recipe.batch_size <= 0 || recipe.epochs < 0) {
+    return absl::InvalidArgumentError(
+        "--batch_size must be positive and --epochs not negative");
+  }
+  // The augmentation is keyed by the run's seed, as the weights are.
+  recipe.augment.seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_seed));
+  return settings;
+}
+
+// Augments(recipe) is true when the recipe transforms the training images.
+bool Augments(const TrainingRecipe& recipe) {
+  const AugmentOptions& a = recipe.augment;
+  return a.max_shift_pixels > 0 || a.max_rotation_degrees > 0 ||
+         a.scale_range > 0 || a.elastic_alpha > 0;
+}
+
+// ReportTimeToAccuracy prints, once, how long training took to first reach
+// `target` test (validation) accuracy: the sum of the epochs' seconds,
+// validation included.
+EpochCallback ReportTimeToAccuracy(double target) {
+  auto seconds = std::make_shared<double>(0);
+  auto reached = std::make_shared<bool>(false);
+  return [=](Trainer& trainer, const EpochLogs& logs) -> absl::StatusOr<bool> {
+    *seconds += logs.seconds;
+    if (!*reached && logs.val_accuracy.has_value() &&
+        *logs.val_accuracy >= target) {
+      *reached = true;
+      std::printf("reached %.1f%% test accuracy after %.1f s of training "
+                  "(epoch %lld)\n",
+                  100 * target, *seconds, static_cast<long long>(logs.epoch));
+    }
+    return true;
+  };
+}
+
 // Checks the flags of this run against those recorded by the run being
 // resumed: what would silently be ignored is an error, what makes the
 // continuation differ from an uninterrupted run a warning. Returns the
@@ -220,7 +325,7 @@ bool GivenOnCommandLine(const absl::Flag<T>& flag) {
 // run's thread count and data folder.
 absl::StatusOr<std::map<std::string, std::string>> CheckResumedRun(
     const std::map<std::string, std::string>& saved, const std::string& resume,
-    const std::string& data_dir) {
+    const std::string& data_dir, const Settings& settings) {
   auto recorded = [&](const char* key) -> const std::string* {
     auto it = saved.find(key);
     return it == saved.end() ? nullptr : &it->second;
@@ -263,7 +368,7 @@ absl::StatusOr<std::map<std::string, std::string>> CheckResumedRun(
     }
   };
   warn_if_differs("threads", absl::StrCat(NumThreads()), "the thread count");
-  warn_if_differs("batch_size", absl::StrCat(absl::GetFlag(FLAGS_batch_size)),
+  warn_if_differs("batch_size", absl::StrCat(settings.recipe.batch_size),
                   "--batch_size");
   warn_if_differs("data_dir", data_dir, "the data folder");
   warn_if_differs("train_limit",
@@ -277,13 +382,13 @@ absl::StatusOr<std::map<std::string, std::string>> CheckResumedRun(
   std::map<std::string, std::string> metadata = saved;
   metadata["threads"] = absl::StrCat(NumThreads());
   metadata["data_dir"] = data_dir;
-  metadata["batch_size"] = absl::StrCat(absl::GetFlag(FLAGS_batch_size));
+  metadata["batch_size"] = absl::StrCat(settings.recipe.batch_size);
   metadata["train_limit"] = absl::StrCat(absl::GetFlag(FLAGS_train_limit));
   metadata["resumed_from"] = resume;
   return metadata;
 }
 
-ModelSpec SpecFrom(const LectureModel& m, std::vector<NodeOutput> targets) {
+ModelSpec SpecFrom(const ClassifierModel& m, std::vector<NodeOutput> targets) {
   ModelSpec spec;
   spec.inputs = m.images;
   spec.labels = m.labels;
@@ -327,10 +432,18 @@ absl::Status Run() {
   if (absl::GetFlag(FLAGS_evaluate_only) && resume.empty()) {
     return absl::InvalidArgumentError("--evaluate_only needs --resume=<folder>");
   }
-  if (absl::GetFlag(FLAGS_batch_size) <= 0 || absl::GetFlag(FLAGS_epochs) < 0) {
-    return absl::InvalidArgumentError(
-        "--batch_size must be positive and --epochs not negative");
+  // A new run's settings are known now, a resumed run's once its
+  // checkpoint is read.
+  Settings settings;
+  if (resume.empty()) {
+    NABLA_ASSIGN_OR_RETURN(settings, ReadSettings(""));
   }
+  // The data is read before the model is built: a schedule's length
+  // depends on the number of training images.
+  NABLA_ASSIGN_OR_RETURN(MnistData train, LoadMnist(data_dir, "train", kPixels));
+  NABLA_ASSIGN_OR_RETURN(MnistData test, LoadMnist(data_dir, "t10k", kPixels));
+  Dataset train_set = Head(train, absl::GetFlag(FLAGS_train_limit));
+  Dataset test_set = Head(test, absl::GetFlag(FLAGS_test_limit));
 
   std::unique_ptr<Session> session;
   ModelSpec spec;
@@ -360,9 +473,14 @@ absl::Status Run() {
     }
   } else {
     GraphBuilder b;
-    LectureModel model = BuildLectureModel(b, absl::GetFlag(FLAGS_seed));
+    ClassifierModel model =
+        BuildModel(settings.model, b, absl::GetFlag(FLAGS_seed));
     NABLA_RETURN_IF_ERROR(b.status());
-    NABLA_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, MakeOptimizer());
+    const int64_t examples = train_set.inputs.shape()[0];
+    const int64_t steps_per_epoch =
+        (examples + settings.recipe.batch_size - 1) / settings.recipe.batch_size;
+    NABLA_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
+                           MakeOptimizer(settings, steps_per_epoch));
     TrainStep step;
     if (distributed) {
       dist::DistributedOptions options;
@@ -386,16 +504,24 @@ absl::Status Run() {
   NABLA_ASSIGN_OR_RETURN(
       auto trainer,
       Trainer::Create(session.get(), spec, static_cast<uint64_t>(absl::GetFlag(FLAGS_seed))));
-  std::map<std::string, std::string> metadata = RunMetadata(data_dir);
   if (!resume.empty()) {
     NABLA_RETURN_IF_ERROR(
         trainer->RestoreCheckpoint(absl::StrCat(resume, "/", kCheckpointFile)));
+    auto saved_model = trainer->metadata().find("model");
+    NABLA_ASSIGN_OR_RETURN(
+        settings, ReadSettings(saved_model == trainer->metadata().end()
+                                   ? "lecture"
+                                   : saved_model->second));
+  }
+  std::map<std::string, std::string> metadata = RunMetadata(settings, data_dir);
+  if (!resume.empty()) {
     std::printf("resumed %s after epoch %lld (step %lld)\n", resume.c_str(),
                 static_cast<long long>(trainer->epoch()),
                 static_cast<long long>(trainer->step()));
     if (!absl::GetFlag(FLAGS_evaluate_only)) {
       NABLA_ASSIGN_OR_RETURN(
-          metadata, CheckResumedRun(trainer->metadata(), resume, data_dir));
+          metadata,
+          CheckResumedRun(trainer->metadata(), resume, data_dir, settings));
     }
   }
   if (distributed) {
@@ -408,19 +534,14 @@ absl::Status Run() {
     std::printf("data-parallel over %d ranks: %lld examples per rank per "
                 "step\n",
                 dist::World::Get()->size(),
-                static_cast<long long>(absl::GetFlag(FLAGS_batch_size) /
+                static_cast<long long>(settings.recipe.batch_size /
                                        dist::World::Get()->size()));
     dist::World::Get()->ResetStats();
   }
 
-  // The data is read once the flags have been checked against a resumed
-  // run, so that a mistake is reported at once.
-  NABLA_ASSIGN_OR_RETURN(MnistData train, LoadMnist(data_dir, "train", kPixels));
-  NABLA_ASSIGN_OR_RETURN(MnistData test, LoadMnist(data_dir, "t10k", kPixels));
-  Dataset train_set = Head(train, absl::GetFlag(FLAGS_train_limit));
-  Dataset test_set = Head(test, absl::GetFlag(FLAGS_test_limit));
-  std::printf("nabla MNIST: %lld training and %lld test images from %s, "
-              "%d threads\n",
+  std::printf("nabla MNIST, %s model: %lld training and %lld test images "
+              "from %s, %d threads\n",
+              ModelKindName(settings.model).c_str(),
               static_cast<long long>(train_set.inputs.shape()[0]),
               static_cast<long long>(test_set.inputs.shape()[0]),
               data_dir.c_str(), NumThreads());
@@ -429,8 +550,11 @@ absl::Status Run() {
   History history;
   if (!absl::GetFlag(FLAGS_evaluate_only)) {
     FitOptions options;
-    options.batch_size = absl::GetFlag(FLAGS_batch_size);
-    options.epochs = absl::GetFlag(FLAGS_epochs);
+    options.batch_size = settings.recipe.batch_size;
+    options.epochs = settings.recipe.epochs;
+    if (Augments(settings.recipe)) {
+      options.augment = Augmentation(settings.recipe.augment);
+    }
     options.validation = test_set;
     // Keras validates in batches of the training batch size; so do we, and
     // the evaluation plan then needs no more memory than the training one.
@@ -442,10 +566,11 @@ absl::Status Run() {
           absl::StrCat(save_dir, "/", kCheckpointFile), 1, metadata));
     }
     options.callbacks.push_back(TerminateOnNaN());
+    options.callbacks.push_back(ReportTimeToAccuracy(0.99));
     NABLA_ASSIGN_OR_RETURN(history, trainer->Fit(train_set, options));
   }
   NABLA_ASSIGN_OR_RETURN(EvalResult result,
-                         trainer->Evaluate(test_set, absl::GetFlag(FLAGS_batch_size)));
+                         trainer->Evaluate(test_set, settings.recipe.batch_size));
   double seconds = absl::ToDoubleSeconds(absl::Now() - start);
 
   double train_seconds = 0;
@@ -459,6 +584,13 @@ absl::Status Run() {
                 history.size(), train_seconds, train_seconds / history.size(),
                 history.size() * train_set.inputs.shape()[0] / train_seconds,
                 NumThreads(), PeakRssMb());
+  }
+  if (!history.augment_wait_seconds.empty()) {
+    double waited = 0;
+    for (double s : history.augment_wait_seconds) waited += s;
+    std::printf("augmented images: training waited %.2f s for them in all "
+                "(the first epoch's included)\n",
+                waited);
   }
   if (distributed && history.size() > 0) {
     dist::CollectiveStats stats = dist::World::Get()->stats();

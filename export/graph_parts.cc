@@ -80,8 +80,11 @@ GraphParts SplitGraph(const Graph& graph) {
   auto is = [&](int id, GraphPart part) { return parts.part[id] == part; };
 
   // Updates first: they read gradients but are not part of the backward pass.
+  // Ops that update state of their own as they run (batch normalization's
+  // running statistics, dropout's counter) are the model's.
   for (int id = 0; id < n; ++id) {
-    if (!graph.node(id).schema->written_inputs().empty()) {
+    const OpSchema& schema = *graph.node(id).schema;
+    if (!schema.written_inputs().empty() && !schema.depends_on_mode()) {
       parts.part[id] = GraphPart::kOptimizer;
     }
   }

@@ -10,7 +10,8 @@
 //
 // The split reads what the graph records, nothing else:
 //   - optimizer: nodes that update a variable in place (ApplyAdam,
-//     AssignAdd), nodes computed from their outputs (a learning-rate
+//     AssignAdd; not BatchNorm or Dropout, whose updates of their own state
+//     are the model's: OpSchema::DependsOnMode), nodes computed from their outputs (a learning-rate
 //     schedule reading the step count), and the variables and constants only
 //     they read (slots, the learning rate, the step count);
 //   - backward: gradient ops (OpSchema::IsGradientOp), nodes named as
