@@ -493,7 +493,7 @@ TEST(Ops, ListsEveryRegisteredOp) {
       "  outputs: y\n"
       "  attrs:   strides: list(int) = [1, 1], padding: string = \"valid\", "
       "explicit_paddings: list(int) = [], dilations: list(int) = [1, 1], "
-      "activation: string = \"linear\"\n"));
+      "groups: int = 1, activation: string = \"linear\"\n"));
   EXPECT_THAT(r.out, HasSubstr("ReluGrad  a gradient op (no second derivatives)\n"));
   EXPECT_THAT(r.out, HasSubstr("ArgMax  not differentiable (gradients stop here)\n"));
   EXPECT_THAT(r.out, HasSubstr("  attrs:   kernel: list(int) (required)"));
