@@ -6,7 +6,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -169,16 +173,34 @@ double BestTime(Kernel* kernel, const KernelArgs& args, int repeats) {
   return best;
 }
 
+// Per process, the inner product's verdict for each timed shape (m, k, n,
+// relu): one process gives the same shape the same kernel in every plan and
+// session, so that two sessions' predictions agree bit for bit.
+bool InnerProductWins(int64_t m, int64_t k, int64_t n, bool relu,
+                      const std::function<bool()>& time_both) {
+  static std::mutex* mu = new std::mutex;
+  static auto* verdicts = new std::map<std::tuple<int64_t, int64_t, int64_t, bool>, bool>;
+  std::lock_guard<std::mutex> lock(*mu);
+  const auto key = std::make_tuple(m, k, n, relu);
+  auto it = verdicts->find(key);
+  if (it == verdicts->end()) it = verdicts->emplace(key, time_both()).first;
+  return it->second;
+}
+
 // ChooseDenseKernel prepares Dense of x [M,K] by w [K,N] (+ bias, ReLU) as a
-// matmul or, for few rows, as an inner product, whichever runs faster on
-// this machine: both are prepared and timed on zero-filled tensors of the
-// node's shapes (best of 5 runs each; about 1 ms for the MNIST model's
-// dense1 at batch 1). NABLA_DENSE_KERNEL=matmul or =inner_product in the
-// environment skips the timing (tests run both). The choice is made once,
-// when the plan compiles; both compute the same sums (to rounding).
+// matmul or, in an inference plan with few rows, as an inner product,
+// whichever runs faster on this machine: the first time a process meets the
+// shape, both are prepared and timed on zero-filled tensors of the node's
+// shapes (best of 5 runs each; about 1 ms for the MNIST model's dense1 at
+// batch 1), and the verdict is kept for the process. Training plans always
+// take matmul, so that training stays bit-reproducible from one session to
+// the next (a resumed run equals an uninterrupted one).
+// NABLA_DENSE_KERNEL=matmul or =inner_product in the environment skips the
+// timing (tests run both). Both compute the same sums, to rounding.
 absl::StatusOr<std::unique_ptr<Kernel>> ChooseDenseKernel(const Shape& x,
                                                           const Shape& w,
-                                                          bool relu) {
+                                                          bool relu,
+                                                          bool training) {
   NABLA_ASSIGN_OR_RETURN(
       std::unique_ptr<Kernel> matmul,
       MatMulKernel::Create("Dense", x, false, w, false, true, relu));
@@ -186,7 +208,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> ChooseDenseKernel(const Shape& x,
   const char* forced = std::getenv("NABLA_DENSE_KERNEL");
   const std::string choice = forced == nullptr ? "" : forced;
   if (choice == "matmul" || m == 0 || n == 0 || k == 0 ||
-      (m > kMaxTimedRows && choice != "inner_product")) {
+      (choice != "inner_product" && (training || m > kMaxTimedRows))) {
     return matmul;
   }
   absl::StatusOr<std::unique_ptr<InnerProductKernel>> inner =
@@ -195,19 +217,20 @@ absl::StatusOr<std::unique_ptr<Kernel>> ChooseDenseKernel(const Shape& x,
   // matmul it is.
   if (!inner.ok() || IsReferenceImpl((*inner)->impl())) return matmul;
   if (choice == "inner_product") return std::unique_ptr<Kernel>(*std::move(inner));
-  std::vector<Tensor> tensors = {
-      Tensor(DType::kF32, Shape({m, k})), Tensor(DType::kF32, Shape({k, n})),
-      Tensor(DType::kF32, Shape({n})), Tensor(DType::kF32, Shape({m, n}))};
-  for (Tensor& t : tensors) std::memset(t.raw_data(), 0, t.nbytes());
-  const int inputs[] = {0, 1, 2};
-  const int outputs[] = {3};
-  const KernelArgs args(tensors.data(), inputs, outputs);
-  constexpr int kRepeats = 5;
-  const double matmul_seconds = BestTime(matmul.get(), args, kRepeats);
-  const double inner_seconds = BestTime(inner->get(), args, kRepeats);
-  if (inner_seconds < matmul_seconds) {
-    return std::unique_ptr<Kernel>(*std::move(inner));
-  }
+  const bool inner_wins = InnerProductWins(m, k, n, relu, [&] {
+    std::vector<Tensor> tensors = {
+        Tensor(DType::kF32, Shape({m, k})), Tensor(DType::kF32, Shape({k, n})),
+        Tensor(DType::kF32, Shape({n})), Tensor(DType::kF32, Shape({m, n}))};
+    for (Tensor& t : tensors) std::memset(t.raw_data(), 0, t.nbytes());
+    const int inputs[] = {0, 1, 2};
+    const int outputs[] = {3};
+    const KernelArgs args(tensors.data(), inputs, outputs);
+    constexpr int kRepeats = 5;
+    const double matmul_seconds = BestTime(matmul.get(), args, kRepeats);
+    const double inner_seconds = BestTime(inner->get(), args, kRepeats);
+    return inner_seconds < matmul_seconds;
+  });
+  if (inner_wins) return std::unique_ptr<Kernel>(*std::move(inner));
   return matmul;
 }
 
@@ -254,7 +277,8 @@ NABLA_REGISTER_OP(
         })
         .SetKernel([](const KernelContext& c) {
           return ChooseDenseKernel(c.input_shape(0), c.input_shape(1),
-                                   c.GetString("activation") == "relu");
+                                   c.GetString("activation") == "relu",
+                                   c.training());
         })
         .SetGradient([](const GradContext& g) -> GradResult {
           // Unique names: a graph may be differentiated more than once.

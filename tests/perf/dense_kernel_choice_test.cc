@@ -1,7 +1,8 @@
 // Dense chooses, per shape when its plan compiles, between oneDNN's matmul
 // and its inner product (ops/dense.cc, ChooseDenseKernel); both must give
 // the layer's values. NABLA_DENSE_KERNEL forces either, and the default
-// times them: each way, the result is checked against the plain sum in
+// times them (in inference plans; training plans take matmul): each way,
+// the result is checked against the plain sum in
 // double precision, at the batch sizes where the choice is timed (1, 4, 64)
 // and beyond it (65), with and without ReLU.
 
@@ -79,6 +80,30 @@ TEST_P(DenseKernelChoiceTest, ComputesTheLayer) {
       }
     }
   }
+}
+
+// The timed choice is made once per shape and process: two sessions'
+// inference plans give the same bits.
+TEST_P(DenseKernelChoiceTest, TwoSessionsAgreeBitForBit) {
+  std::vector<Tensor> results;
+  const Tensor input = RandomTensor(Shape({1, 1024}), 21);
+  for (int i = 0; i < 2; ++i) {
+    GraphBuilder b;
+    Output x = b.Placeholder("x", {kUnknownDim, 1024});
+    Output w = b.Variable("w", {1024, 1000}, Initializer::GlorotUniform(5));
+    Output bias = b.Variable("bias", {1000}, Initializer::GlorotUniform(6));
+    Output y = Dense(x, w, bias, Activation::kRelu);
+    NABLA_ASSERT_OK_AND_ASSIGN(Graph graph, b.Build());
+    NABLA_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Session> session,
+                               Session::Create(std::move(graph)));
+    NABLA_ASSERT_OK_AND_ASSIGN(
+        Plan* plan, session->Compile({{x, Shape({1, 1024})}}, {y}, {},
+                                     CompileOptions{RunMode::kInference}));
+    std::vector<Tensor> out;
+    NABLA_ASSERT_OK(plan->Run({input}, &out));
+    results.push_back(out[0]);
+  }
+  EXPECT_TRUE(results[0].BitwiseEquals(results[1]));
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, DenseKernelChoiceTest,
