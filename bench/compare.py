@@ -9,17 +9,25 @@ Run it from the repository root with Debian's python, which has torch:
                                                      # training run instead
   /usr/bin/python3 bench/compare.py --ops            # per-op table instead
   /usr/bin/python3 bench/compare.py --ops --ops_json a.json b.json  # files
+  /usr/bin/python3 bench/compare.py --rounds=5 --stat=best --no_torch
+                                                     # nabla vs ONNX Runtime
 
 End to end it builds //bench:e2e_bench with -c opt, then, in this one
 invocation and one after the other (never at the same time: they would
 share the cores), runs it with --benchmark_format=json and runs
-bench/torch_mnist.py, both with the same thread count. It prints, per row
-(training step at batch 32, 128, 512; inference at batch 1 and 1000),
-images/s of nabla, of the same model on raw oneDNN and of PyTorch, and the
-ratios nabla/PyTorch and nabla/raw. With --rounds=N both are run N times,
-alternating, and the median (or with --stat=best the best) of each row is
-kept: the machines are shared, and a build running beside a benchmark can
-slow it down many times over.
+bench/torch_mnist.py, both with the same thread count, and then ONNX
+Runtime on the same model: it builds //tools:nabla too, exports the shipped
+lecture model (data/models/lecture) with `nabla export-onnx` and times its
+inference at batch 1 and 1000 with bench/ort_bench.js (node and
+onnxruntime-node from tests/js/node_modules; intra-op threads = --threads).
+It prints, per row (training step at batch 32, 128, 512; inference at batch
+1 and 1000), images/s of nabla, of the same model on raw oneDNN, of PyTorch
+and of ONNX Runtime (inference only), and the ratios nabla/PyTorch,
+nabla/ORT and nabla/raw. With --rounds=N they are run N times, alternating,
+and the median (or with --stat=best the best) of each row is kept: the
+machines are shared, and a build running beside a benchmark can slow it
+down many times over. --no_torch and --no_ort leave either out;
+--infer_only times inference alone (no training rows).
 
 --memory trains one epoch of MNIST with examples/mnist (--metrics_out gives
 its peak_rss_mb) and one with torch_mnist.py --full_run, and compares their
@@ -120,10 +128,12 @@ def seconds_per_iteration(b):
 # End to end
 
 
-def run_nabla_e2e(bin_dir, threads, seconds, stat):
+def run_nabla_e2e(bin_dir, threads, seconds, stat, infer_only=False):
+    args = ["--benchmark_min_time=%g" % seconds]
+    if infer_only:
+        args.append("--benchmark_filter=BM_LectureInference")
     data = run_benchmark_json(
-        os.path.join(bin_dir, "bench", "e2e_bench"),
-        ["--benchmark_min_time=%g" % seconds], threads)
+        os.path.join(bin_dir, "bench", "e2e_bench"), args, threads)
     return nabla_e2e_rates(data, stat)
 
 
@@ -141,10 +151,36 @@ def nabla_e2e_rates(data, stat):
     return result, data.get("context", {})
 
 
-def run_torch_e2e(threads, seconds):
+def export_onnx(bin_dir, path):
+    """Exports the shipped lecture model to `path` with `nabla export-onnx`."""
+    cmd = [os.path.join(bin_dir, "tools", "nabla"), "export-onnx",
+           "--model=" + os.path.join(ROOT, "data", "models", "lecture"), path]
+    log("running " + " ".join(cmd))
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def run_ort_e2e(model, threads, seconds):
+    """{(what, batch, "ort"): images/s} from bench/ort_bench.js, or {} (and a
+    message) when node or onnxruntime-node is missing."""
+    cmd = ["node", os.path.join(HERE, "ort_bench.js"), "--model=" + model,
+           "--threads=%d" % threads, "--seconds=%g" % seconds,
+           "--batches=" + ",".join(map(str, INFER_BATCHES))]
+    log("running " + " ".join(cmd))
+    try:
+        out = subprocess.run(cmd, cwd=ROOT, env=thread_env(threads),
+                             check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        log("ONNX Runtime left out: %s %s" % (e, getattr(e, "stderr", "")))
+        return {}
+    return {(what, batch, "ort"): v for (what, batch, _), v in
+            torch_rates(out).items()}
+
+
+def run_torch_e2e(threads, seconds, infer_only=False):
     cmd = [sys.executable, os.path.join(HERE, "torch_mnist.py"),
            "--threads=%d" % threads, "--seconds=%g" % seconds,
-           "--train_batches=" + ",".join(map(str, TRAIN_BATCHES)),
+           "--train_batches=" + ("" if infer_only else
+                                 ",".join(map(str, TRAIN_BATCHES))),
            "--infer_batches=" + ",".join(map(str, INFER_BATCHES))]
     log("running " + " ".join(cmd))
     out = subprocess.run(cmd, cwd=ROOT, env=thread_env(threads), check=True,
@@ -198,37 +234,60 @@ def e2e(args, bin_dir):
         for path in args.torch_json or []:
             with open(path) as f:
                 rounds.append(torch_rates(f.read()))
+        for path in args.ort_json or []:
+            with open(path) as f:
+                rounds.append({(w, b, "ort"): v for (w, b, _), v in
+                               torch_rates(f.read()).items()})
+    model = None
+    if not rounds and not args.no_ort:
+        model_dir = tempfile.mkdtemp(prefix="nabla_ort_")
+        model = os.path.join(model_dir, "lecture.onnx")
+        export_onnx(bin_dir, model)
     for i in range(0 if rounds else args.rounds):
         log("round %d of %d" % (i + 1, args.rounds))
+        # One after the other, never at the same time: they share the cores.
         ours, context = run_nabla_e2e(bin_dir, args.threads, args.seconds,
-                                      args.stat)
-        torch = run_torch_e2e(args.threads, args.seconds)
-        rounds.append({**ours, **torch})
+                                      args.stat, args.infer_only)
+        torch = {} if args.no_torch else run_torch_e2e(
+            args.threads, args.seconds, args.infer_only)
+        ort = {} if model is None else run_ort_e2e(model, args.threads,
+                                                   args.seconds)
+        rounds.append({**ours, **torch, **ort})
+    if model is not None:
+        os.remove(model)
+        os.rmdir(os.path.dirname(model))
     keys = set().union(*rounds)
     # Rates: "best" keeps the highest of the rounds.
     median = {k: summarize([r[k] for r in rounds if k in r], args.stat)
               for k in keys}
 
     header = ["row", "nabla img/s", "raw oneDNN img/s", "PyTorch img/s",
-              "nabla/PyTorch", "nabla/raw", "nabla ms/img", "PyTorch ms/img"]
+              "ORT img/s", "nabla/PyTorch", "nabla/ORT", "nabla/raw",
+              "nabla ms/img", "PyTorch ms/img", "ORT ms/img"]
     rows = []
     for what, batches in (("train", TRAIN_BATCHES), ("infer", INFER_BATCHES)):
+        if what == "train" and args.infer_only:
+            continue
         for batch in batches:
             n = median.get((what, batch, "nabla"))
             r = median.get((what, batch, "raw"))
             t = median.get((what, batch, "torch"))
+            o = median.get((what, batch, "ort"))
             label = ("training step, batch %d" if what == "train"
                      else "inference, batch %d") % batch
-            rows.append([label, fmt(n), fmt(r), fmt(t), ratio(n, t),
-                         ratio(n, r),
-                         fmt(n and 1000.0 / n, 3), fmt(t and 1000.0 / t, 3)])
-    source = ("%d saved files" % len(rounds) if args.e2e_json or args.torch_json
+            rows.append([label, fmt(n), fmt(r), fmt(t), fmt(o), ratio(n, t),
+                         ratio(n, o), ratio(n, r),
+                         fmt(n and 1000.0 / n, 3), fmt(t and 1000.0 / t, 3),
+                         fmt(o and 1000.0 / o, 3)])
+    source = ("%d saved files" % len(rounds)
+              if args.e2e_json or args.torch_json or args.ort_json
               else "%d rounds, %g s per measurement" % (args.rounds,
                                                         args.seconds))
-    print("threads: %d, %s (%s of them); %s" % (
+    print("threads: %d, %s (%s of them); %s; load average now %s" % (
         args.threads, source, args.stat,
         ", ".join("%s %s" % kv for kv in sorted(context.items())
-                  if kv[0] in ("onednn", "load_avg", "nabla_threads"))))
+                  if kv[0] in ("onednn", "load_avg", "nabla_threads")),
+        " ".join("%.2f" % v for v in os.getloadavg())))
     print_table(header, rows, args.markdown)
     if args.json_out:
         with open(args.json_out, "w") as f:
@@ -384,6 +443,15 @@ def main():
     parser.add_argument("--torch_json", nargs="+",
                         help="read torch_mnist.py output from these files "
                         "(each file a round)")
+    parser.add_argument("--ort_json", nargs="+",
+                        help="read ort_bench.js output from these files "
+                        "(each file a round)")
+    parser.add_argument("--no_torch", action="store_true",
+                        help="end to end without PyTorch")
+    parser.add_argument("--no_ort", action="store_true",
+                        help="end to end without ONNX Runtime")
+    parser.add_argument("--infer_only", action="store_true",
+                        help="end to end: inference rows only")
     parser.add_argument("--ops_filter", help="--benchmark_filter for op_bench")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json_out", help="also save the measurements here")
@@ -399,9 +467,11 @@ def main():
     if args.memory:
         memory(args, bazel_bin(["//examples:mnist"], not args.no_build))
         return
-    from_files = args.e2e_json or args.torch_json
+    from_files = args.e2e_json or args.torch_json or args.ort_json
     e2e(args, None if from_files else
-        bazel_bin(["//bench:e2e_bench"], not args.no_build))
+        bazel_bin(["//bench:e2e_bench"] +
+                  ([] if args.no_ort else ["//tools:nabla"]),
+                  not args.no_build))
 
 
 if __name__ == "__main__":

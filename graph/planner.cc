@@ -39,6 +39,29 @@ class ReorderKernel : public Kernel {
   dnnl::reorder reorder_;
 };
 
+// Runs a kernel that updates variables in place (OpSchema::WritesInput),
+// then bumps their versions (VariableStore), so that kernels caching
+// something derived from them see the write.
+class VersionBumpingKernel : public Kernel {
+ public:
+  VersionBumpingKernel(std::unique_ptr<Kernel> kernel, VariableStore* variables,
+                       std::vector<std::string> written)
+      : kernel_(std::move(kernel)),
+        variables_(variables),
+        written_(std::move(written)) {}
+
+  absl::Status Compute(const KernelArgs& args) override {
+    absl::Status status = kernel_->Compute(args);
+    for (const std::string& name : written_) variables_->MarkWritten(name);
+    return status;
+  }
+
+ private:
+  std::unique_ptr<Kernel> kernel_;
+  VariableStore* variables_;
+  std::vector<std::string> written_;
+};
+
 absl::Status CheckRef(const Graph& graph, NodeOutput ref,
                       absl::string_view what) {
   if (ref.node < 0 || ref.node >= graph.num_nodes() || ref.index < 0 ||
@@ -354,6 +377,14 @@ absl::StatusOr<KernelPlan> ChooseKernels(
                       DescribeNode(node.op(), node.name, inputs));
     }
 
+    if (variables != nullptr && !node.schema->written_inputs().empty()) {
+      std::vector<std::string> written;
+      for (int i : node.schema->written_inputs()) {
+        written.push_back(graph.node(node.inputs[i].node).name);
+      }
+      kernel = std::make_unique<VersionBumpingKernel>(
+          *std::move(kernel), variables, std::move(written));
+    }
     const bool sets_outputs = node.schema->kernel_sets_outputs();
     PlannedStep step;
     step.node = id;

@@ -9,11 +9,13 @@ namespace nabla {
 
 const Tensor* VariableStore::Find(absl::string_view name) const {
   auto it = values_.find(name);
-  return it == values_.end() ? nullptr : &it->second;
+  return it == values_.end() ? nullptr : &it->second.value;
 }
 
 absl::Status VariableStore::Add(absl::string_view name, Tensor value) {
-  if (!values_.emplace(std::string(name), std::move(value)).second) {
+  Entry entry;
+  entry.value = std::move(value);
+  if (!values_.emplace(std::string(name), std::move(entry)).second) {
     return absl::AlreadyExistsError(
         absl::StrCat("variable '", name, "' exists already"));
   }
@@ -26,13 +28,32 @@ absl::Status VariableStore::Assign(absl::string_view name,
   if (it == values_.end()) {
     return absl::NotFoundError(absl::StrCat("no variable '", name, "'"));
   }
-  if (it->second.dtype() != value.dtype() ||
-      it->second.shape() != value.shape()) {
+  Tensor& current = it->second.value;
+  if (current.dtype() != value.dtype() || current.shape() != value.shape()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("variable '", name, "' is ", it->second.DebugString(),
+        absl::StrCat("variable '", name, "' is ", current.DebugString(),
                      "; cannot assign ", value.DebugString()));
   }
-  return it->second.CopyFrom(value);
+  ++*it->second.version;
+  return current.CopyFrom(value);
+}
+
+const uint64_t* VariableStore::Version(absl::string_view name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? nullptr : it->second.version.get();
+}
+
+const uint64_t* VariableStore::VersionOfBuffer(const void* data) const {
+  if (data == nullptr) return nullptr;
+  for (const auto& [name, entry] : values_) {
+    if (entry.value.raw_data() == data) return entry.version.get();
+  }
+  return nullptr;
+}
+
+void VariableStore::MarkWritten(absl::string_view name) {
+  auto it = values_.find(name);
+  if (it != values_.end()) ++*it->second.version;
 }
 
 std::vector<std::string> VariableStore::Names() const {

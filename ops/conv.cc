@@ -7,6 +7,7 @@
 #include "ops/conv.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "core/status.h"
 #include "graph/op_registry.h"
+#include "graph/variables.h"
 #include "ops/dnnl_util.h"
 
 namespace nabla {
@@ -350,7 +352,89 @@ dnnl::convolution_forward::desc ForwardDesc(const ConvProblem& p,
 // `any`): the executor reorders only where a neighbour wants another one, so
 // a chain of convolutions, ReLU gradients and poolings keeps oneDNN's
 // blocked layout throughout, and only the filters, which are stored plain,
-// are reordered every step.
+// are reordered every training step (inference keeps them converted: see
+// CachedFiltersConvKernel).
+
+// An inference convolution whose filters arrive plain while its primitive
+// wants them blocked. The executor's reorder would convert them on every run
+// (at batch 1 that is 10% of the model's time); this kernel keeps the
+// blocked filters and converts them again only when they may have changed:
+// when the filters are a variable (or a view of one) whose version
+// (VariableStore) moved since, and on every run when they are not a
+// variable at all.
+class CachedFiltersConvKernel : public Kernel {
+ public:
+  CachedFiltersConvKernel(const dnnl::convolution_forward::primitive_desc& pd,
+                          const dnnl::memory::desc& plain_filters,
+                          const dnnl::memory::desc& bias,
+                          const VariableStore* variables)
+      : variables_(variables),
+        primitive_(pd),
+        scratchpad_(pd),
+        src_(UnboundMemory(pd.src_desc())),
+        plain_filters_(UnboundMemory(plain_filters)),
+        dst_(UnboundMemory(pd.dst_desc())),
+        blocked_buffer_(DType::kU8,
+                        Shape({static_cast<int64_t>(
+                            std::max<size_t>(LayoutBytes(pd.weights_desc()),
+                                             1))})),
+        blocked_filters_(pd.weights_desc(), CpuEngine(),
+                         blocked_buffer_.raw_data()),
+        reorder_(plain_filters_, blocked_filters_) {
+    has_bias_ = !bias.is_zero();
+    if (has_bias_) bias_ = UnboundMemory(bias);
+  }
+
+  absl::Status Compute(const KernelArgs& args) override {
+    const void* filters = args.input(1).raw_data();
+    if (filters != source_) {
+      // Another buffer than last time (or the first run): whose is it?
+      source_ = filters;
+      version_ =
+          variables_ == nullptr ? nullptr : variables_->VersionOfBuffer(filters);
+      cached_ = false;
+    }
+    if (!cached_ || version_ == nullptr || *version_ != cached_version_) {
+      Bind(plain_filters_, args.input(1));
+      ExecutePrimitive(reorder_, {{DNNL_ARG_FROM, plain_filters_},
+                                  {DNNL_ARG_TO, blocked_filters_}});
+      cached_ = version_ != nullptr;
+      if (cached_) cached_version_ = *version_;
+    }
+    Bind(src_, args.input(0));
+    Bind(dst_, args.output(0));
+    if (has_bias_) {
+      Bind(bias_, args.input(2));
+      ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                    {DNNL_ARG_SRC, src_},
+                                    {DNNL_ARG_WEIGHTS, blocked_filters_},
+                                    {DNNL_ARG_BIAS, bias_},
+                                    {DNNL_ARG_DST, dst_}});
+    } else {
+      ExecutePrimitive(primitive_, {{DNNL_ARG_SCRATCHPAD, scratchpad_.memory()},
+                                    {DNNL_ARG_SRC, src_},
+                                    {DNNL_ARG_WEIGHTS, blocked_filters_},
+                                    {DNNL_ARG_DST, dst_}});
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const VariableStore* variables_;
+  dnnl::convolution_forward primitive_;
+  Scratchpad scratchpad_;
+  bool has_bias_ = false;
+  dnnl::memory src_, plain_filters_, bias_, dst_;
+  Tensor blocked_buffer_;
+  dnnl::memory blocked_filters_;
+  dnnl::reorder reorder_;
+  // What blocked_filters_ holds: the filters at `source_`, as of version
+  // `cached_version_` of `*version_` (nullptr: not a variable's).
+  const void* source_ = nullptr;
+  const uint64_t* version_ = nullptr;
+  uint64_t cached_version_ = 0;
+  bool cached_ = false;
+};
 
 // Inputs x, filters[, bias]; output y.
 KernelOr MakeConvForwardKernel(const KernelContext& c, bool has_bias) {
@@ -358,13 +442,39 @@ KernelOr MakeConvForwardKernel(const KernelContext& c, bool has_bias) {
                          MakeProblem(c, c.input_shape(0), c.input_shape(1)));
   if (p.empty) return EmptyKernel();
   const bool relu = c.GetString("activation") == "relu";
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  // In inference, plain filters (the variables' layout) are converted by the
+  // kernel, once per write of the variable, rather than by the executor on
+  // every run; in training they change every step, and the executor's
+  // reorder serves.
+  if (!c.training() && c.input_is_plain(1)) {
+    std::unique_ptr<Kernel> cached;
+    absl::Status optimized;
+    NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
+      dnnl::convolution_forward::primitive_desc pd(
+          ForwardDesc(p, dnnl::prop_kind::forward_inference, AnyDesc(p.src),
+                      has_bias),
+          KernelAttr(attr), CpuEngine());
+      optimized = RequireOptimizedImpl(pd, c.op());
+      const dnnl::memory::desc plain_filters = PlainDescOf(p.weights);
+      // Plain filters wanted: nothing to convert, the kernel below serves.
+      if (!optimized.ok() || pd.weights_desc() == plain_filters) return;
+      c.RequestInputLayout(0, pd.src_desc());
+      c.SetOutputLayout(0, pd.dst_desc());
+      cached = std::make_unique<CachedFiltersConvKernel>(
+          pd, plain_filters,
+          has_bias ? PlainDescOf(p.bias) : dnnl::memory::desc(),
+          c.variables());
+    }));
+    NABLA_RETURN_IF_ERROR(optimized);
+    if (cached != nullptr) return cached;
+  }
   return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
-    dnnl::primitive_attr attr;
-    if (relu) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
     dnnl::convolution_forward::primitive_desc pd(
         ForwardDesc(p, dnnl::prop_kind::forward_inference, AnyDesc(p.src),
                     has_bias),
