@@ -316,6 +316,51 @@ absl::StatusOr<QuantizedGraph> QuantizeModel(const SavedModel& model,
   return result;
 }
 
+absl::StatusOr<double> ClassificationAccuracy(Session& session,
+                                              const Tensor& images,
+                                              const Tensor& labels,
+                                              const std::string& input,
+                                              const std::string& output,
+                                              int64_t batch_size) {
+  const Graph& graph = session.graph();
+  NABLA_ASSIGN_OR_RETURN(NodeOutput in, graph.FindOutput(input));
+  NABLA_ASSIGN_OR_RETURN(NodeOutput out, graph.FindOutput(output));
+  const int64_t count = images.shape().rank() > 0 ? images.shape()[0] : 0;
+  if (count < 1 || labels.dtype() != DType::kI32 ||
+      labels.num_elements() != count || batch_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ClassificationAccuracy: images ", images.DebugString(), " and labels ",
+        labels.DebugString(), " must be one i32 label per image"));
+  }
+  const size_t image_bytes = images.nbytes() / count;
+  int64_t correct = 0;
+  std::vector<Tensor> fetched;
+  for (int64_t start = 0; start < count; start += batch_size) {
+    const int64_t batch = std::min(batch_size, count - start);
+    Tensor part(images.dtype(), images.shape().WithDim(0, batch));
+    std::memcpy(part.raw_data(),
+                static_cast<const char*>(images.raw_data()) + start * image_bytes,
+                batch * image_bytes);
+    NABLA_ASSIGN_OR_RETURN(
+        Plan * plan, session.Compile({{in, part.shape()}}, {out}, {},
+                                     CompileOptions{RunMode::kInference}));
+    NABLA_RETURN_IF_ERROR(plan->Run({part}, &fetched));
+    const Tensor& scores = fetched[0];
+    if (scores.dtype() != DType::kF32 || scores.shape().rank() != 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ClassificationAccuracy: '", output, "' is ", scores.DebugString(),
+          ", not f32 class scores [N, classes]"));
+    }
+    const int64_t classes = scores.shape()[1];
+    for (int64_t i = 0; i < batch; ++i) {
+      const float* row = scores.data<float>() + i * classes;
+      const int64_t best = std::max_element(row, row + classes) - row;
+      correct += best == labels.data<int32_t>()[start + i];
+    }
+  }
+  return static_cast<double>(correct) / count;
+}
+
 absl::Status SaveQuantizedModel(const QuantizedGraph& quantized,
                                 const SavedModel& source,
                                 const std::string& out_dir) {

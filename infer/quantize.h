@@ -77,6 +77,14 @@ absl::Status SaveQuantizedModel(const QuantizedGraph& quantized,
                                 const SavedModel& source,
                                 const std::string& out_dir);
 
+// ClassificationAccuracy is the fraction of `images` (fed to placeholder
+// `input` in batches of `batch_size`) whose `output` (class scores [N,
+// classes]) is largest at the label in `labels` (i32 [N]).
+absl::StatusOr<double> ClassificationAccuracy(
+    Session& session, const Tensor& images, const Tensor& labels,
+    const std::string& input = "images",
+    const std::string& output = "probabilities", int64_t batch_size = 1000);
+
 }  // namespace nabla
 
 #endif  // NABLA_INFER_QUANTIZE_H_
