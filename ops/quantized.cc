@@ -111,14 +111,16 @@ class QuantizedLayerKernel : public Kernel {
   // Prepare quantizes `w` (w[o, k] = data[o * channel_stride + k *
   // element_stride]) and `bias`, sets `attr`'s output scales and calls
   // `make_pd` with it; then reorders the weights into the layout the
-  // primitive chose.
+  // primitive chose. The input is requested in `input_layout` when given
+  // (the same bytes seen otherwise), else in the primitive's.
   template <typename PrimitiveDesc, typename Primitive>
   absl::Status Prepare(const KernelContext& c, const Tensor& w,
                        int64_t channels, int64_t per_channel,
                        int64_t channel_stride, int64_t element_stride,
                        const Tensor& bias, const dnnl::memory::desc& plain_weights,
                        const std::function<PrimitiveDesc(const dnnl::primitive_attr&)>&
-                           make_pd) {
+                           make_pd,
+                       const dnnl::memory::desc* input_layout = nullptr) {
     const float input_scale = c.GetFloat("input_scale");
     const bool u8_out = c.GetDType("output_type") == DType::kU8;
     const float output_scale = u8_out ? c.GetFloat("output_scale") : 1.0f;
@@ -141,12 +143,15 @@ class QuantizedLayerKernel : public Kernel {
     }
     PrimitiveDesc pd = make_pd(KernelAttr(attr));
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
-    c.RequestInputLayout(0, pd.src_desc());
+    c.RequestInputLayout(0, input_layout != nullptr ? *input_layout : pd.src_desc());
     c.SetOutputLayout(0, pd.dst_desc());
     src_ = UnboundMemory(pd.src_desc());
     dst_ = UnboundMemory(pd.dst_desc());
     bias_ = dnnl::memory(pd.bias_desc(), CpuEngine(), bias_values_.raw_data());
-    weights_ = dnnl::memory(pd.weights_desc(), CpuEngine());
+    weights_buffer_ = Tensor(
+        DType::kU8, Shape({static_cast<int64_t>(pd.weights_desc().get_size())}));
+    weights_ = dnnl::memory(pd.weights_desc(), CpuEngine(),
+                            weights_buffer_.raw_data());
     dnnl::memory plain(plain_weights, CpuEngine(), q.values.data());
     dnnl::reorder(plain, weights_).execute(CpuStream(), plain, weights_);
     CpuStream().wait();
@@ -159,6 +164,7 @@ class QuantizedLayerKernel : public Kernel {
   dnnl::primitive primitive_;
   Scratchpad scratchpad_;
   Tensor bias_values_;
+  Tensor weights_buffer_;  // the weights in the primitive's layout
   dnnl::memory src_, weights_, bias_, dst_;
 };
 
@@ -321,30 +327,47 @@ KernelOr MakeQuantizedDenseKernel(const KernelContext& c) {
                          WeightsVariable(c, "bias_variable", c.input_shape(2)));
   const int64_t k = w_shape[0], o = w_shape[1];
   const dnnl_dt dst_type = DnnlType(c.GetDType("output_type"));
-  const dnnl_dims src_dims = DnnlDims(x);
-  // The weights as oneDNN sees them: [O, C, H, W] for a 4-D source, whose
-  // row-major order is Flatten's.
-  dnnl_dims weight_dims = src_dims;
-  weight_dims[0] = o;
-  const dnnl_tag plain_tag = x.rank() == 4 ? dnnl_tag::oihw : dnnl_tag::oi;
+  // A 4-D source [N, C, H, W] is read channels-last, as the int8
+  // convolutions and poolings give it, and seen as the matrix [N, H*W*C]
+  // it then is in memory; the weights' rows are permuted from Flatten's
+  // (c, h, w) order to (h, w, c) to match. oneDNN 2.6 runs a 2-D int8 inner
+  // product on its AMX/VNNI BRGEMM kernels, a 4-D one on a slower GEMM.
+  Tensor weights = *w;
+  const dnnl::memory::desc* input_layout = nullptr;
+  dnnl::memory::desc channels_last;
+  if (x.rank() == 4) {
+    const int64_t channels = x[1], pixels = x[2] * x[3];
+    weights = Tensor(DType::kF32, w_shape);
+    const float* from = w->data<float>();
+    float* to = weights.data<float>();
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      for (int64_t p = 0; p < pixels; ++p) {
+        std::copy_n(from + (ch * pixels + p) * o, o, to + (p * channels + ch) * o);
+      }
+    }
+    channels_last = dnnl::memory::desc(DnnlDims(x), dnnl_dt::u8, dnnl_tag::acdb);
+    input_layout = &channels_last;
+  }
   auto kernel = std::make_unique<QuantizedLayerKernel>();
   absl::Status status;
   NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
     status =
         kernel->Prepare<dnnl::inner_product_forward::primitive_desc,
                         dnnl::inner_product_forward>(
-            c, *w, o, k, /*channel_stride=*/1, /*element_stride=*/o, *bias,
-            dnnl::memory::desc(weight_dims, dnnl_dt::s8, plain_tag),
+            c, weights, o, k, /*channel_stride=*/1, /*element_stride=*/o, *bias,
+            dnnl::memory::desc({o, k}, dnnl_dt::s8, dnnl_tag::oi),
             [&](const dnnl::primitive_attr& attr) {
               dnnl::inner_product_forward::desc d(
                   dnnl::prop_kind::forward_inference,
-                  dnnl::memory::desc(src_dims, dnnl_dt::u8, dnnl_tag::any),
-                  dnnl::memory::desc(weight_dims, dnnl_dt::s8, dnnl_tag::any),
+                  dnnl::memory::desc({x[0], k}, dnnl_dt::u8,
+                                     x.rank() == 4 ? dnnl_tag::ab : dnnl_tag::any),
+                  dnnl::memory::desc({o, k}, dnnl_dt::s8, dnnl_tag::any),
                   dnnl::memory::desc({o}, dnnl_dt::f32, dnnl_tag::a),
                   dnnl::memory::desc({x[0], o}, dst_type, dnnl_tag::ab));
               return dnnl::inner_product_forward::primitive_desc(d, attr,
                                                                  CpuEngine());
-            });
+            },
+            input_layout);
   }));
   NABLA_RETURN_IF_ERROR(status);
   return std::unique_ptr<Kernel>(std::move(kernel));
