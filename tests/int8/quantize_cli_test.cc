@@ -84,6 +84,20 @@ TEST(QuantizeCommandTest, SavesAnInt8ModelThatPredictAndAccuracyAgreeWith) {
   }
 }
 
+TEST(QuantizeCommandTest, TheInt8ModelExportsToOnnx) {
+  const std::string out = TestDir() + "/lecture_int8";
+  ASSERT_EQ(Nabla(absl::StrCat("quantize --data_dir=", Runfile("data/mnist"),
+                               " --out=", out, " --calibration_images=64"))
+                .code,
+            0);
+  const std::string onnx = TestDir() + "/lecture_int8.onnx";
+  Result r = Nabla(absl::StrCat("export-onnx --model=", out, " ", onnx));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("inputs:  images UINT8[N,1,28,28]"));
+  EXPECT_THAT(r.out, HasSubstr("outputs: probabilities FLOAT[N,10]"));
+  EXPECT_THAT(ReadAll(onnx), HasSubstr("DequantizeLinear"));
+}
+
 TEST(QuantizeCommandTest, UsageAndInputErrors) {
   Result no_out = Nabla("quantize");
   EXPECT_EQ(no_out.code, 2);

@@ -219,6 +219,57 @@ TEST(QuantizeTest, RoundsSaturatesAndDequantizes) {
   testing::ExpectTensorNear(out[1], Shape({2, 3}), {0, 0.3, 1.0, 0, 25.5, 2.5}, 1e-6);
 }
 
+TEST(QuantizedOpsTest, InferShapesAndDtypes) {
+  GraphBuilder b;
+  Output x = b.Placeholder("x", {kUnknownDim, 3, 10, 9}, DType::kU8);
+  Output f = b.Variable("f", {4, 3, 3, 3}, Initializer::Zeros());
+  Output fb = b.Variable("fb", {4}, Initializer::Zeros());
+  QuantizedOptions o;
+  o.strides = {2, 2};
+  Output valid = QuantizedConv2D(x, f, fb, o, "valid");
+  EXPECT_EQ(valid.dtype(), DType::kU8);
+  EXPECT_EQ(valid.shape(), Shape({kUnknownDim, 4, 4, 4}));
+  o.padding = "same";
+  o.output_type = DType::kF32;
+  Output same = QuantizedConv2D(x, f, fb, o, "same");
+  EXPECT_EQ(same.dtype(), DType::kF32);
+  EXPECT_EQ(same.shape(), Shape({kUnknownDim, 4, 5, 5}));
+  Output pool = QuantizedMaxPool2D(valid, {2, 2}, {1, 1}, "pool");
+  EXPECT_EQ(pool.dtype(), DType::kU8);
+  EXPECT_EQ(pool.shape(), Shape({kUnknownDim, 4, 3, 3}));
+  Output w = b.Variable("w", {36, 7}, Initializer::Zeros());
+  Output wb = b.Variable("wb", {7}, Initializer::Zeros());
+  Output dense = QuantizedDense(pool, w, wb, o, "dense");  // [?, 4, 3, 3] read flat
+  EXPECT_EQ(dense.dtype(), DType::kF32);
+  EXPECT_EQ(dense.shape(), Shape({kUnknownDim, 7}));
+  EXPECT_EQ(Quantize(same, 0.5f).dtype(), DType::kU8);
+  EXPECT_EQ(Dequantize(pool, 0.5f).shape(), Shape({kUnknownDim, 4, 3, 3}));
+  ASSERT_TRUE(b.ok()) << b.status();
+
+  // Shapes that do not fit are errors that say why.
+  QuantizedDense(valid, w, wb, o, "bad_dense");
+  EXPECT_THAT(b.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                   HasSubstr("has 64 features but w expects 36")));
+  GraphBuilder b2;
+  Output x2 = b2.Placeholder("x", {kUnknownDim, 2, 10, 9}, DType::kU8);
+  Output f2 = b2.Variable("f", {4, 3, 3, 3}, Initializer::Zeros());
+  Output fb2 = b2.Variable("fb", {4}, Initializer::Zeros());
+  QuantizedConv2D(x2, f2, fb2, QuantizedOptions(), "conv");
+  EXPECT_THAT(b2.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                    HasSubstr("x has 2 channels but the filters expect 3")));
+  GraphBuilder b3;
+  Output x3 = b3.Placeholder("x", {kUnknownDim, 2, 3, 3}, DType::kU8);
+  QuantizedMaxPool2D(x3, {4, 4}, {1, 1}, "pool");
+  EXPECT_THAT(b3.status(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                    HasSubstr("larger than the input")));
+  GraphBuilder b4;
+  Output x4 = b4.Placeholder("x", {kUnknownDim, 4});  // f32, not u8
+  Output w4 = b4.Variable("w", {4, 2}, Initializer::Zeros());
+  Output bias4 = b4.Variable("b", {2}, Initializer::Zeros());
+  QuantizedDense(x4, w4, bias4, QuantizedOptions(), "dense");
+  EXPECT_FALSE(b4.ok());
+}
+
 TEST(QuantizedOpsTest, RejectWeightsThatAreNoVariableAndBadAttributes) {
   GraphBuilder b;
   Output xp = b.Placeholder("x", {kUnknownDim, 4}, DType::kU8);
