@@ -39,6 +39,7 @@ TEST(QuantizedOnnxTest, OnnxRuntimeAgreesWithTheInt8LectureModel) {
 
   const std::string path = testing::TestDir() + "/lecture_int8.onnx";
   NABLA_ASSERT_OK(ExportOnnxFile(*int8.session, path));
+  NABLA_ASSERT_OK(testing::CheckOnnxModel(path));  // ONNX's full checker
   NABLA_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> ort,
                              testing::RunOnnxRuntime(path, {{"images", test.images}}));
   ASSERT_EQ(ort.size(), 1u);
