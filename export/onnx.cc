@@ -15,6 +15,7 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "graph/graph_def.h"
+#include "ops/quantized.h"
 
 namespace nabla {
 namespace {
@@ -142,6 +143,11 @@ class OnnxWriter {
 
   absl::Status AddInitializer(absl::string_view name, const Tensor& value) {
     return ToOnnxTensor(value, name, out_->add_initializer());
+  }
+
+  // The initializer added last, for one of a type nabla has no dtype for.
+  onnx::TensorProto* LastInitializer() {
+    return out_->mutable_initializer(out_->initializer_size() - 1);
   }
 
   // A helper initializer named after `base`; returns its value name.
@@ -466,6 +472,165 @@ absl::Status ConvertConv(const NodeConversion& c) {
                  effective_kernel, strides.data(), node);
 }
 
+// The int8 ops of ops/quantized.h, in ONNX's QDQ form: DequantizeLinear
+// of the u8 input and of the s8 weights (quantized per output channel as
+// the kernels quantize them), the f32 Conv or Gemm with the f32 bias, Relu,
+// and QuantizeLinear for a u8 output. Runtimes fuse the pattern into their
+// int8 kernels. Zero points are left out (0: u8 activations, s8 weights).
+
+// DequantizeLinear(x, scale); returns the f32 value's name.
+absl::StatusOr<std::string> AddDequantize(const NodeConversion& c,
+                                          const std::string& x, float scale,
+                                          absl::string_view what) {
+  NABLA_ASSIGN_OR_RETURN(
+      std::string scale_name,
+      c.writer().AddConstant(absl::StrCat(c.name(), "/", what, "_scale"),
+                             Tensor::Scalar(scale)));
+  std::string out = c.writer().NewValueName(absl::StrCat(c.name(), "/", what));
+  c.writer().AddNode("DequantizeLinear", {x, scale_name}, out,
+                     absl::StrCat(c.name(), "/dequantize_", what));
+  return out;
+}
+
+// The layer's weights variable quantized per output channel, as an int8
+// initializer [dims] with `axis` the channel axis, and its DequantizeLinear;
+// returns the f32 weights' name. `at(o, k)` is the index of w[o, k] in the
+// initializer's row-major order.
+absl::StatusOr<std::string> AddQuantizedWeights(
+    const NodeConversion& c, const char* variable_attr, int64_t channels,
+    int64_t per_channel, int64_t channel_stride, int64_t element_stride,
+    int64_t axis) {
+  const Tensor* w = c.writer().values().Find(c.GetString(variable_attr));
+  if (w == nullptr || w->dtype() != DType::kF32 ||
+      w->shape() != c.input_spec(1).shape) {
+    return c.Unsupported(absl::StrCat("its ", variable_attr, " '",
+                                      c.GetString(variable_attr),
+                                      "' has no value of the input's shape"));
+  }
+  PerChannelWeights q = QuantizeWeightsPerChannel(
+      w->data<float>(), channels, per_channel, channel_stride, element_stride);
+  std::string stored(q.values.size(), '\0');
+  for (int64_t o = 0; o < channels; ++o) {
+    for (int64_t k = 0; k < per_channel; ++k) {
+      stored[o * channel_stride + k * element_stride] =
+          static_cast<char>(q.values[o * per_channel + k]);
+    }
+  }
+  const std::string values_name =
+      c.writer().NewValueName(absl::StrCat(c.name(), "/weights_q"));
+  // Written as the f32 tensor for its name and dims, then made int8.
+  NABLA_RETURN_IF_ERROR(c.writer().AddInitializer(values_name, *w));
+  onnx::TensorProto* values = c.writer().LastInitializer();
+  values->set_data_type(onnx::TensorProto::INT8);
+  values->set_raw_data(stored);
+  NABLA_ASSIGN_OR_RETURN(
+      Tensor scales, Tensor::FromVector<float>(Shape({channels}), q.scales));
+  NABLA_ASSIGN_OR_RETURN(
+      std::string scales_name,
+      c.writer().AddConstant(absl::StrCat(c.name(), "/weights_scale"), scales));
+  std::string out = c.writer().NewValueName(absl::StrCat(c.name(), "/weights"));
+  SetAttr(c.writer().AddNode("DequantizeLinear", {values_name, scales_name}, out,
+                             absl::StrCat(c.name(), "/dequantize_weights")),
+          "axis", axis);
+  return out;
+}
+
+// Relu if asked and QuantizeLinear for a u8 output, after the layer's
+// f32 result `pre`; the last writes the node's output.
+absl::Status FinishQuantizedLayer(const NodeConversion& c,
+                                  const std::string& op_type,
+                                  std::vector<std::string> inputs,
+                                  std::vector<onnx::NodeProto*>* emitted) {
+  const bool relu = c.GetString("activation") == "relu";
+  const bool u8_out = c.GetDType("output_type") == DType::kU8;
+  std::string value = c.writer().NewValueName(absl::StrCat(c.name(), "/f32"));
+  emitted->push_back(c.writer().AddNode(op_type, std::move(inputs),
+                                        relu || u8_out ? value : c.output(),
+                                        c.name()));
+  if (relu) {
+    std::string after = u8_out ? c.writer().NewValueName(absl::StrCat(c.name(), "/relu"))
+                               : c.output();
+    c.writer().AddNode("Relu", {value}, after, absl::StrCat(c.name(), "/relu"));
+    value = after;
+  }
+  if (u8_out) {
+    NABLA_ASSIGN_OR_RETURN(
+        std::string scale_name,
+        c.writer().AddConstant(absl::StrCat(c.name(), "/output_scale"),
+                               Tensor::Scalar(c.GetFloat("output_scale"))));
+    c.writer().AddNode("QuantizeLinear", {value, scale_name}, c.output(),
+                       absl::StrCat(c.name(), "/quantize"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConvertQuantizedConv(const NodeConversion& c) {
+  const Shape& x = c.input_spec(0).shape;
+  const Shape& w = c.input_spec(1).shape;
+  std::vector<int64_t> strides = c.GetInts("strides");
+  std::vector<int64_t> dilations = c.GetInts("dilations");
+  NABLA_ASSIGN_OR_RETURN(std::string x_f,
+                         AddDequantize(c, c.input(0), c.GetFloat("input_scale"), "x"));
+  const int64_t per_channel = w[1] * w[2] * w[3];
+  NABLA_ASSIGN_OR_RETURN(
+      std::string w_f,
+      AddQuantizedWeights(c, "filters_variable", w[0], per_channel, per_channel,
+                          1, /*axis=*/0));
+  std::vector<onnx::NodeProto*> emitted;
+  NABLA_RETURN_IF_ERROR(
+      FinishQuantizedLayer(c, "Conv", {x_f, w_f, c.input(2)}, &emitted));
+  onnx::NodeProto* node = emitted[0];
+  SetAttr(node, "kernel_shape", std::vector<int64_t>{w[2], w[3]});
+  SetAttr(node, "strides", strides);
+  SetAttr(node, "dilations", dilations);
+  SetAttr(node, "group", int64_t{1});
+  const int64_t effective_kernel[2] = {(w[2] - 1) * dilations[0] + 1,
+                                       (w[3] - 1) * dilations[1] + 1};
+  return SetPads(c, x, c.GetString("padding"), {}, effective_kernel,
+                 strides.data(), node);
+}
+
+absl::Status ConvertQuantizedDense(const NodeConversion& c) {
+  const Shape& w = c.input_spec(1).shape;
+  NABLA_ASSIGN_OR_RETURN(std::string x_f,
+                         AddDequantize(c, c.input(0), c.GetFloat("input_scale"), "x"));
+  if (c.input_spec(0).shape.rank() != 2) {
+    // QuantizedDense reads a 4-D input as Flatten would.
+    std::string flat = c.writer().NewValueName(absl::StrCat(c.name(), "/flatten"));
+    SetAttr(c.writer().AddNode("Flatten", {x_f}, flat,
+                               absl::StrCat(c.name(), "/flatten")),
+            "axis", int64_t{1});
+    x_f = flat;
+  }
+  // w is [K, O]; its channels are the columns.
+  NABLA_ASSIGN_OR_RETURN(
+      std::string w_f,
+      AddQuantizedWeights(c, "weights_variable", w[1], w[0], 1, w[1], /*axis=*/1));
+  std::vector<onnx::NodeProto*> emitted;
+  return FinishQuantizedLayer(c, "Gemm", {x_f, w_f, c.input(2)}, &emitted);
+}
+
+absl::Status ConvertQuantizedMaxPool(const NodeConversion& c) {
+  // ONNX's MaxPool takes uint8 (opset 12 on); the scale is unchanged.
+  onnx::NodeProto* node = c.Emit("MaxPool", {c.input(0)});
+  std::vector<int64_t> kernel = c.GetInts("kernel");
+  std::vector<int64_t> strides = c.GetInts("strides");
+  SetAttr(node, "kernel_shape", kernel);
+  SetAttr(node, "strides", strides);
+  return SetPads(c, c.input_spec(0).shape, "valid", {}, kernel.data(),
+                 strides.data(), node);
+}
+
+absl::Status ConvertQuantize(const NodeConversion& c) {
+  const bool quantize = c.node().op() == "Quantize";
+  NABLA_ASSIGN_OR_RETURN(
+      std::string scale_name,
+      c.writer().AddConstant(absl::StrCat(c.name(), "/scale"),
+                             Tensor::Scalar(c.GetFloat("scale"))));
+  c.Emit(quantize ? "QuantizeLinear" : "DequantizeLinear", {c.input(0), scale_name});
+  return absl::OkStatus();
+}
+
 absl::Status ConvertPool(const NodeConversion& c) {
   const bool max = c.node().op() == "MaxPool2D";
   std::vector<int64_t> kernel = c.GetInts("kernel");
@@ -553,6 +718,11 @@ const absl::flat_hash_map<std::string, Converter>& Converters() {
           {"BatchNorm", ConvertBatchNorm},
           {"GlobalAveragePool", ConvertGlobalAveragePool},
           {"Dropout", ConvertDropout},
+          {"QuantizedConv2D", ConvertQuantizedConv},
+          {"QuantizedDense", ConvertQuantizedDense},
+          {"QuantizedMaxPool2D", ConvertQuantizedMaxPool},
+          {"Quantize", ConvertQuantize},
+          {"Dequantize", ConvertQuantize},
       };
   return *converters;
 }

@@ -19,6 +19,7 @@ const Command& ConvertCommand();
 const Command& OpsCommand();
 const Command& RunCommand();
 const Command& ExportOnnxCommand();
+const Command& QuantizeCommand();
 
 // ModelFromFlag is the model folder or GraphDef file --model names,
 // resolved with UserPath, or the shipped lecture model when it is empty.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       nabla::OpsCommand(),
       nabla::RunCommand(),
       nabla::ExportOnnxCommand(),
+      nabla::QuantizeCommand(),
   };
   return nabla::RunCommandLine(commands, argc, argv);
 }
