@@ -114,6 +114,9 @@ absl::Status BroadcastVariables(Session* session) {
                  MPI_Ibcast(data, bytes, MPI_BYTE, 0, MPI_COMM_WORLD, &request);
                  poller.Wait(&request, "MPI_Ibcast");
                });
+    // Kernels that keep converted copies of a variable (reordered filters)
+    // must see that its contents changed.
+    session->variables().MarkWritten(name);
   }
   return absl::OkStatus();
 }
