@@ -77,6 +77,10 @@ ABSL_FLAG(int, batch_size, 128,
 ABSL_FLAG(double, learning_rate, 0.001,
           "The optimizer's learning rate, the peak of a one-cycle schedule "
           "(default: the model's recipe).");
+ABSL_FLAG(int, schedule_epochs, 0,
+          "A one-cycle schedule (--model=fast, best) spans this many epochs "
+          "(0: --epochs), so that a run can be trained in parts: --epochs=1 "
+          "--schedule_epochs=3, then --resume with --epochs=3.");
 ABSL_FLAG(std::string, optimizer, "adam", "adam, sgd, momentum or nesterov.");
 ABSL_FLAG(int, seed, 42, "Seeds the initial weights and the shuffling.");
 ABSL_FLAG(int, threads, 0,
@@ -146,8 +150,11 @@ absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(
   const std::string& name = absl::GetFlag(FLAGS_optimizer);
   LearningRateSchedule schedule = LearningRateSchedule::Constant();
   if (recipe.schedule == LearningRateShape::kOneCycle) {
-    schedule = LearningRateSchedule::OneCycle(
-        recipe.epochs * steps_per_epoch, recipe.warmup_fraction);
+    const int64_t epochs = absl::GetFlag(FLAGS_schedule_epochs) > 0
+                               ? absl::GetFlag(FLAGS_schedule_epochs)
+                               : recipe.epochs;
+    schedule = LearningRateSchedule::OneCycle(epochs * steps_per_epoch,
+                                              recipe.warmup_fraction);
     NABLA_RETURN_IF_ERROR(Annotate(schedule.Validate(), "--epochs"));
   }
   if (name == "adam") {

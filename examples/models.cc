@@ -49,6 +49,10 @@ class ModelBuilder {
   Output BatchNormRelu(Output x, const std::string& name) {
     BatchNormOptions options;
     options.activation = Activation::kRelu;
+    // PyTorch's default (its momentum 0.1): running statistics that settle
+    // within a few dozen steps, where Keras's 0.99 needs hundreds, so that a
+    // short run evaluates as well as it trains.
+    options.momentum = 0.9f;
     BatchNormLayer bn = BatchNormWithVariables(x, options, name);
     for (Output v : bn.trainable()) model_.variables.push_back(v);
     return bn.y;
