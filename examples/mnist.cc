@@ -141,8 +141,6 @@ struct Settings {
   TrainingRecipe recipe;
 };
 
-absl::StatusOr<Settings> ReadSettings();
-
 absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(
     const Settings& settings, int64_t steps_per_epoch) {
   const TrainingRecipe& recipe = settings.recipe;
