@@ -129,6 +129,16 @@ absl::Status CheckInRange(const ShapeContext& c, absl::string_view attr,
   return absl::OkStatus();
 }
 
+// Adam's and AdamW's epsilon: positive and finite.
+absl::Status CheckPositiveEpsilon(const ShapeContext& c) {
+  float epsilon = c.GetFloat("epsilon");
+  if (!(epsilon > 0) || !std::isfinite(epsilon)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("epsilon must be positive, got ", epsilon));
+  }
+  return absl::OkStatus();
+}
+
 // var -= lr * grad.
 class SgdKernel : public Kernel {
  public:
@@ -524,12 +534,7 @@ NABLA_REGISTER_OP(
             [](const ShapeContext& c) -> absl::Status {
               NABLA_RETURN_IF_ERROR(CheckInRange(c, "beta1", 0, 1, false));
               NABLA_RETURN_IF_ERROR(CheckInRange(c, "beta2", 0, 1, false));
-              float epsilon = c.GetFloat("epsilon");
-              if (!(epsilon > 0) || !std::isfinite(epsilon)) {
-                return absl::InvalidArgumentError(absl::StrCat(
-                    "epsilon must be positive, got ", epsilon));
-              }
-              return absl::OkStatus();
+              return CheckPositiveEpsilon(c);
             }))
         .SetKernel(UpdateKernel<AdamKernel>(4, 2))
         .SetKernelSetsOutputs()
@@ -556,11 +561,7 @@ NABLA_REGISTER_OP(
             4, 3,
             [](const ShapeContext& c) -> absl::Status {
               NABLA_RETURN_IF_ERROR(CheckInRange(c, "beta2", 0, 1, false));
-              float epsilon = c.GetFloat("epsilon");
-              if (!(epsilon > 0) || !std::isfinite(epsilon)) {
-                return absl::InvalidArgumentError(absl::StrCat(
-                    "epsilon must be positive, got ", epsilon));
-              }
+              NABLA_RETURN_IF_ERROR(CheckPositiveEpsilon(c));
               float decay = c.GetFloat("weight_decay");
               if (!(decay >= 0) || !std::isfinite(decay)) {
                 return absl::InvalidArgumentError(absl::StrCat(
