@@ -183,6 +183,20 @@ absl::Status CheckInputShape(const Shape& x, absl::string_view what) {
   return absl::OkStatus();
 }
 
+// A gradient op's input_shape attr: a valid pooling input whose sizes but
+// the batch are known.
+absl::Status CheckGradInputShape(const Shape& input_shape) {
+  NABLA_RETURN_IF_ERROR(CheckInputShape(input_shape, "input_shape"));
+  for (int i = 1; i < 4; ++i) {
+    if (input_shape[i] == kUnknownDim) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input_shape ", input_shape.ToString(),
+                       " may leave only the batch unknown"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Shape> PooledShape(const PoolAttrs& pool, const Shape& x) {
   NABLA_ASSIGN_OR_RETURN(SpatialDim h, PoolOutputDim(pool, 0, x[2]));
   NABLA_ASSIGN_OR_RETURN(SpatialDim w, PoolOutputDim(pool, 1, x[3]));
@@ -203,14 +217,7 @@ SpecList PoolShapeFn(const ShapeContext& c, bool with_workspace) {
 SpecList PoolGradShapeFn(const ShapeContext& c, bool with_workspace) {
   NABLA_ASSIGN_OR_RETURN(PoolAttrs pool, ReadPoolAttrs(c));
   Shape input_shape = c.GetShape("input_shape");
-  NABLA_RETURN_IF_ERROR(CheckInputShape(input_shape, "input_shape"));
-  for (int i = 1; i < 4; ++i) {
-    if (input_shape[i] == kUnknownDim) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("input_shape ", input_shape.ToString(),
-                       " may leave only the batch unknown"));
-    }
-  }
+  NABLA_RETURN_IF_ERROR(CheckGradInputShape(input_shape));
   NABLA_ASSIGN_OR_RETURN(Shape expected, PooledShape(pool, input_shape));
   const Shape& dy = c.input_shape(0);
   if (!dy.IsCompatibleWith(expected)) {
@@ -427,14 +434,7 @@ KernelOr MakeGlobalPoolKernel(const KernelContext& c) {
 // [N, C, H, W], each pixel dy / (H * W).
 SpecList GlobalPoolGradShapeFn(const ShapeContext& c) {
   Shape input_shape = c.GetShape("input_shape");
-  NABLA_RETURN_IF_ERROR(CheckInputShape(input_shape, "input_shape"));
-  for (int i = 1; i < 4; ++i) {
-    if (input_shape[i] == kUnknownDim) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("input_shape ", input_shape.ToString(),
-                       " may leave only the batch unknown"));
-    }
-  }
+  NABLA_RETURN_IF_ERROR(CheckGradInputShape(input_shape));
   const Shape& dy = c.input_shape(0);
   Shape expected = c.GetBool("keep_dims")
                        ? Shape({input_shape[0], input_shape[1], 1, 1})
