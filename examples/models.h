@@ -4,8 +4,8 @@
 //   lecture  the lecture's Keras network (examples/lecture_model.h), Adam at
 //            1e-3, batch 128, 10 epochs, nothing else: as Keras trains it.
 //   fast     a small network with batch normalization, trained with a
-//            one-cycle schedule for two epochs: 99% test accuracy in
-//            seconds on a 2-core machine.
+//            one-cycle schedule for one epoch at batch 64: 99% test
+//            accuracy in about 6 seconds on a 2-core machine.
 //   best     a deeper network with batch normalization and dropout, trained
 //            on augmented images (shifts, rotations, scaling) with AdamW, a
 //            one-cycle schedule and label smoothing: the most accurate

@@ -13,21 +13,22 @@ namespace {
 using SpecList = absl::StatusOr<std::vector<TensorSpec>>;
 using dnnl::algorithm;
 
-// Plain tensors are handed to oneDNN as one flat vector. A tensor that
-// arrives in a blocked layout stays in it (elementwise ops do not care), so
-// that no reorder runs between, say, max pooling's backward and ReluGrad;
-// every input must then share that layout.
+// Plain tensors are handed to oneDNN as one flat vector. When an input
+// arrives in a blocked layout the op runs in that layout (elementwise ops do
+// not care), so that no reorder runs between, say, max pooling's backward
+// and ReluGrad; an input in another layout is reordered into it. Of several
+// blocked inputs the last one's layout wins: for a gradient (dy, y) that is
+// y's, the layout the forward pass chose and the next backward op expects.
 dnnl::memory::desc EltwiseDesc(const KernelContext& c) {
-  bool same_blocked_layout = !c.input_is_plain(0);
-  for (int i = 1; i < c.num_inputs(); ++i) {
-    same_blocked_layout &= c.input_layout(i) == c.input_layout(0);
+  int chosen = -1;
+  for (int i = c.num_inputs() - 1; i >= 0 && chosen < 0; --i) {
+    if (!c.input_is_plain(i)) chosen = i;
   }
-  if (same_blocked_layout) {
-    for (int i = 0; i < c.num_inputs(); ++i) c.AcceptInputLayout(i);
-    c.SetOutputLayout(0, c.input_layout(0));
-    return c.input_layout(0);
-  }
-  return PlainDesc(Shape({c.input_shape(0).NumElements()}));
+  if (chosen < 0) return PlainDesc(Shape({c.input_shape(0).NumElements()}));
+  const Layout layout = c.input_layout(chosen);
+  for (int i = 0; i < c.num_inputs(); ++i) c.RequestInputLayout(i, layout);
+  c.SetOutputLayout(0, layout);
+  return layout;
 }
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeEltwiseForwardKernel(

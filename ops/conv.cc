@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "graph/op_registry.h"
 #include "graph/variables.h"
+#include "ops/activations.h"
 #include "ops/dnnl_util.h"
 
 namespace nabla {
@@ -592,11 +593,44 @@ AttrMap GeometryAttrs(const AttrReader& forward) {
   return attrs;
 }
 
+// MaskedPoolGradient: when `relu_output` (a fused ReLU's output) feeds
+// nothing but a max pooling, and `dy` is that pooling's gradient, the ReLU's
+// backward can run on the pooled gradient, before it is scattered back: a
+// window's gradient reaches only its maximum, and the ReLU passes it exactly
+// when that maximum (the pooled value) is positive. The mask then touches a
+// quarter of the elements (2x2 windows) instead of all of them.
+// Returns the rewritten gradient of the pre-activation, or an invalid Output
+// when the pattern does not hold. The original pooling gradient stays in the
+// graph for anyone who asks for the gradient of the ReLU's output; a plan
+// that does not need it prunes it.
+Output MaskedPoolGradient(GraphBuilder* b, Output dy, Output relu_output,
+                          const std::string& name) {
+  const Graph& graph = b->graph();
+  if (!dy.valid() || dy.ref().index != 0) return Output();
+  const Node& pool_grad = graph.node(dy.ref().node);
+  if (pool_grad.op() != "MaxPool2DGrad") return Output();
+  const NodeOutput workspace = pool_grad.inputs[1];
+  const Node& pool = graph.node(workspace.node);
+  if (pool.op() != "MaxPool2D" || workspace.index != 1 ||
+      !(pool.inputs[0] == relu_output.ref())) {
+    return Output();
+  }
+  // Copied before nodes are added: adding may move the graph's nodes.
+  const Output pooled_dy(b, pool_grad.inputs[0]);
+  AttrMap attrs = pool_grad.attrs;
+  const Output pooled(b, NodeOutput{workspace.node, 0});
+  Output masked = ReluGrad(pooled_dy, pooled, name + "_pooled");
+  return MakeOp("MaxPool2DGrad", {masked, Output(b, workspace)},
+                std::move(attrs), name);
+}
+
 GradResult ConvGradient(const GradContext& g, bool has_bias) {
   GraphBuilder* b = g.builder();
   Output dz = g.dy(0);
   if (g.GetString("activation") == "relu") {
-    dz = ReluGrad(dz, g.y(0), b->UniqueName(g.GradName("relu")));
+    const std::string relu_name = b->UniqueName(g.GradName("relu"));
+    Output through_pool = MaskedPoolGradient(b, dz, g.y(0), relu_name);
+    dz = through_pool.valid() ? through_pool : ReluGrad(dz, g.y(0), relu_name);
   }
   AttrMap data_attrs = GeometryAttrs(g);
   data_attrs["input_shape"] = ShapeAttr(g.x_spec(0).shape);

@@ -837,6 +837,58 @@ TEST(ConvMnistTest, ForwardAndBackwardMatchReference) {
               std::max(manual, 0.0), 1e-5);
 }
 
+// A fused ReLU followed by a max pooling: the ReLU's backward runs on the
+// pooled gradient (a ReluGrad of the pooled shape, none of the full one), and
+// the gradient of the ReLU's output itself is still the plain pooling
+// gradient, which reaches a window's maximum even where that maximum is 0.
+TEST(ConvMnistTest, ReluBackwardRunsOnThePooledGradient) {
+  GraphBuilder b;
+  Output x = b.Placeholder("x", {1, 1, 4, 4});
+  Output w = b.Placeholder("w", {1, 1, 1, 1});
+  Output h = Conv2D(x, w, Output(), WithRelu({}));
+  Output p = MaxPool2D(h, {2, 2});
+  Tensor r = RandomTensor({1, 1, 2, 2}, 60, 0.5f, 1.5f);
+  Output loss = Sum(Mul(p, b.Constant(r)));
+  NABLA_ASSERT_OK_AND_ASSIGN(auto grads, Gradients(loss, {x, h}));
+
+  int pooled_masks = 0, full_masks = 0;
+  for (const Node& node : b.graph().nodes()) {
+    if (node.op() != "ReluGrad") continue;
+    const Shape& shape = node.outputs[0].shape;
+    pooled_masks += shape == Shape({1, 1, 2, 2});
+    full_masks += shape == Shape({1, 1, 4, 4});
+  }
+  EXPECT_EQ(pooled_masks, 1);
+  EXPECT_EQ(full_masks, 0);
+
+  // The top-left window is all negative (so 0 after the ReLU), the others
+  // have a positive maximum.
+  NABLA_ASSERT_OK_AND_ASSIGN(
+      Tensor images, Tensor::FromVector<float>({1, 1, 4, 4},
+                                               {-1, -2, 3, 1,   //
+                                                -3, -4, 2, 0,   //
+                                                5, -1, -1, -2,  //
+                                                0, 1, -3, 4}));
+  NABLA_ASSERT_OK_AND_ASSIGN(Tensor one,
+                             Tensor::FromVector<float>({1, 1, 1, 1}, {1}));
+  NABLA_ASSERT_OK_AND_ASSIGN(
+      auto out, RunOnce(b, {{x, images}, {w, one}}, {grads[0], grads[1]}));
+  const float* rv = r.data<float>();
+  ExpectTensorNear(out[0], {1, 1, 4, 4},
+                   {0, 0, rv[1], 0,  //
+                    0, 0, 0, 0,      //
+                    rv[2], 0, 0, 0,  //
+                    0, 0, 0, rv[3]},
+                   0, 0);
+  // d loss / d h: the all-zero window passes its gradient to one of its
+  // (tied) elements.
+  std::vector<double> dh = ToDoubles(out[1]);
+  EXPECT_EQ(dh[0] + dh[1] + dh[4] + dh[5], rv[0]);
+  EXPECT_EQ(dh[2], rv[1]);
+  EXPECT_EQ(dh[8], rv[2]);
+  EXPECT_EQ(dh[15], rv[3]);
+}
+
 // ---------------------------------------------------------------------------
 // A compiled plan is deterministic: running conv forward and backward again
 // gives the same bits, also after a run on other inputs has left its values
