@@ -437,6 +437,16 @@ class CachedFiltersConvKernel : public Kernel {
   bool cached_ = false;
 };
 
+// The source layout a convolution asks for. With one input channel the
+// plain layout is already as good as any blocked one, and asking for it
+// lets oneDNN pick its direct kernel with a blocked destination (9.0 against
+// 12.3 ms for the lecture's conv1 at batch 1000 on an AVX-512 Xeon, where
+// format `any` picks a channels-last brgemm kernel); the backward-weights
+// kernel asks for it for the same reason (see there).
+dnnl::memory::desc SourceDesc(const ConvProblem& p) {
+  return p.src[1] == 1 ? PlainDescOf(p.src) : AnyDesc(p.src);
+}
+
 // Inputs x, filters[, bias]; output y.
 KernelOr MakeConvForwardKernel(const KernelContext& c, bool has_bias) {
   NABLA_ASSIGN_OR_RETURN(ConvProblem p,
@@ -458,7 +468,7 @@ KernelOr MakeConvForwardKernel(const KernelContext& c, bool has_bias) {
     absl::Status optimized;
     NABLA_RETURN_IF_ERROR(CallDnnl(c.op(), [&] {
       dnnl::convolution_forward::primitive_desc pd(
-          ForwardDesc(p, dnnl::prop_kind::forward_inference, AnyDesc(p.src),
+          ForwardDesc(p, dnnl::prop_kind::forward_inference, SourceDesc(p),
                       has_bias),
           KernelAttr(attr), CpuEngine());
       optimized = RequireOptimizedImpl(pd, c.op());
@@ -477,7 +487,7 @@ KernelOr MakeConvForwardKernel(const KernelContext& c, bool has_bias) {
   }
   return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
     dnnl::convolution_forward::primitive_desc pd(
-        ForwardDesc(p, dnnl::prop_kind::forward_inference, AnyDesc(p.src),
+        ForwardDesc(p, dnnl::prop_kind::forward_inference, SourceDesc(p),
                     has_bias),
         KernelAttr(attr), CpuEngine());
     NABLA_RETURN_IF_ERROR(RequireOptimizedImpl(pd, c.op()));
@@ -552,8 +562,7 @@ KernelOr MakeConvBackwardWeightsKernel(const KernelContext& c) {
   // With one input channel, format `any` pads the source to 8 channels and
   // reorders it every step, which costs more than the convolution; the
   // plain source takes a GEMM-based path instead.
-  const dnnl::memory::desc src =
-      p.src[1] == 1 ? PlainDescOf(p.src) : AnyDesc(p.src);
+  const dnnl::memory::desc src = SourceDesc(p);
   return MakePrimitiveKernel(c.op(), [&](PrimitiveKernel& k) -> absl::Status {
     dnnl::convolution_forward::primitive_desc hint(
         ForwardDesc(p, dnnl::prop_kind::forward_training, src, with_bias),
