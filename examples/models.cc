@@ -185,7 +185,9 @@ TrainingRecipe RecipeFor(ModelKind kind) {
       recipe.warmup_fraction = 0.25f;
       break;
     case ModelKind::kBest:
-      recipe.epochs = 30;
+      // 24 epochs: 29.5 minutes on 2 Xeon threads (99.66%, seed 1), the
+      // most that fits in half an hour there.
+      recipe.epochs = 24;
       recipe.batch_size = 128;
       recipe.learning_rate = 0.003;
       recipe.schedule = LearningRateShape::kOneCycle;
