@@ -125,8 +125,9 @@ class QuantizedLayerKernel : public Kernel {
     const float input_scale = c.GetFloat("input_scale");
     const bool u8_out = c.GetDType("output_type") == DType::kU8;
     const float output_scale = u8_out ? c.GetFloat("output_scale") : 1.0f;
-    PerChannelWeights q = QuantizeWeightsPerChannel(
-        w.data<float>(), channels, per_channel, channel_stride, element_stride);
+    PerChannelWeights q =
+        QuantizeWeightsPerChannel(w.data<float>(), channels, per_channel,
+                                  channel_stride, element_stride, Int8WeightLimit());
     std::vector<float> scales(channels);
     bias_values_ = Tensor(DType::kF32, Shape({channels}));
     for (int64_t o = 0; o < channels; ++o) {
@@ -552,10 +553,26 @@ AttrMap LayerAttrs(const QuantizedOptions& options, const Output& bias) {
 
 }  // namespace
 
+int Int8WeightLimit() {
+  static const int limit = [] {
+    switch (dnnl::get_effective_cpu_isa()) {
+      case dnnl::cpu_isa::avx2_vnni:
+      case dnnl::cpu_isa::avx512_core_vnni:
+      case dnnl::cpu_isa::avx512_core_bf16:
+      case dnnl::cpu_isa::avx512_core_amx:
+        return 127;
+      default:
+        return 63;
+    }
+  }();
+  return limit;
+}
+
 PerChannelWeights QuantizeWeightsPerChannel(const float* data, int64_t channels,
                                             int64_t per_channel,
                                             int64_t channel_stride,
-                                            int64_t element_stride) {
+                                            int64_t element_stride, int limit) {
+  const float level = static_cast<float>(limit);
   PerChannelWeights q;
   q.values.resize(channels * per_channel);
   q.scales.resize(channels);
@@ -565,12 +582,12 @@ PerChannelWeights QuantizeWeightsPerChannel(const float* data, int64_t channels,
     for (int64_t k = 0; k < per_channel; ++k) {
       max_abs = std::max(max_abs, std::fabs(w[k * element_stride]));
     }
-    const float scale = max_abs > 0 ? max_abs / 127 : 1.0f;
+    const float scale = max_abs > 0 ? max_abs / level : 1.0f;
     q.scales[o] = scale;
     for (int64_t k = 0; k < per_channel; ++k) {
       const float v = std::nearbyint(w[k * element_stride] / scale);
       q.values[o * per_channel + k] =
-          static_cast<int8_t>(std::min(127.0f, std::max(-127.0f, v)));
+          static_cast<int8_t>(std::min(level, std::max(-level, v)));
     }
   }
   return q;

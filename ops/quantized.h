@@ -22,9 +22,10 @@
 //   o.output_type = DType::kF32;                          // the last layer
 //   Output logits = QuantizedDense(p, w2, b2, o);        // f32 [N, O]
 //
-// The arithmetic, exactly (what tests/int8 checks against):
-//   w_scale[o] = max_k |w[o, k]| / 127 (1 where the channel is all zero),
-//   wq[o, k] = round(w[o, k] / w_scale[o]) in [-127, 127];
+// The arithmetic, exactly (what tests/int8 checks against), with L =
+// Int8WeightLimit() (127 on CPUs with VNNI, 63 on the others):
+//   w_scale[o] = max_k |w[o, k]| / L (1 where the channel is all zero),
+//   wq[o, k] = round(w[o, k] / w_scale[o]) in [-L, L];
 //   acc[n, o] = sum_k xq[n, k] * wq[o, k]  (exact, int32);
 //   real[n, o] = input_scale * w_scale[o] * (acc[n, o]
 //                + bias[o] / (input_scale * w_scale[o]));  ReLU if asked;
@@ -50,15 +51,25 @@ struct PerChannelWeights {
   std::vector<float> scales;
 };
 
+// Int8WeightLimit is the largest |wq| the kernels use on this CPU: 127
+// where oneDNN runs int8 on VNNI (vpdpbusd accumulates u8 * s8 products in
+// s32), 63 on AVX2 and AVX-512 without it. There oneDNN's kernels add pairs
+// of u8 * s8 products with vpmaddubsw, which saturates at 32767: 2 * 255 *
+// 127 would overflow it, 2 * 255 * 63 does not. Measured on an AVX2 EPYC
+// (Zen 3): with 127 the lecture model's convolutions were off by up to 7
+// units of their u8 outputs.
+int Int8WeightLimit();
+
 // QuantizeWeightsPerChannel quantizes the weights w[o, k] =
 // data[o * channel_stride + k * element_stride] for o < channels, k <
-// per_channel, as the header comment says. Conv filters [O, C, KH, KW] have
-// channel_stride C*KH*KW and element_stride 1; Dense weights [K, O] have
-// channel_stride 1 and element_stride O.
+// per_channel, as the header comment says, to [-limit, limit]. Conv filters
+// [O, C, KH, KW] have channel_stride C*KH*KW and element_stride 1; Dense
+// weights [K, O] have channel_stride 1 and element_stride O.
 PerChannelWeights QuantizeWeightsPerChannel(const float* data, int64_t channels,
                                             int64_t per_channel,
                                             int64_t channel_stride,
-                                            int64_t element_stride);
+                                            int64_t element_stride,
+                                            int limit = 127);
 
 // QuantizedOptions are the scales and fused steps of an int8 layer.
 struct QuantizedOptions {

@@ -12,6 +12,7 @@
 #include "infer/quantize.h"
 #include "infer/saved_model.h"
 #include "tests/onnx/onnx_runtime.h"
+#include "ops/quantized.h"
 #include "tests/test_util.h"
 #include "train/idx.h"
 
@@ -69,9 +70,11 @@ TEST(QuantizedOnnxTest, OnnxRuntimeAgreesWithTheInt8LectureModel) {
               static_cast<long long>(n), worst, static_cast<long long>(agree),
               static_cast<double>(ort_correct) / n);
   // Rounding at a u8 tie may differ by one unit between the two runtimes;
-  // predictions may not.
+  // predictions may not. The exported weights are in [-127, 127]; on a CPU
+  // without VNNI nabla's kernels use [-63, 63] (Int8WeightLimit), which
+  // moves a probability by up to 0.065 (measured on an AVX2 EPYC).
   EXPECT_GE(agree, n - 3);
-  EXPECT_LE(worst, 0.05);
+  EXPECT_LE(worst, Int8WeightLimit() == 127 ? 0.05 : 0.1);
   EXPECT_GT(static_cast<double>(ort_correct) / n, 0.985);
 }
 

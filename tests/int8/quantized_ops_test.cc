@@ -39,7 +39,8 @@ void ReferenceWeights(const std::vector<double>& w, int64_t channels,
     for (int64_t k = 0; k < per_channel; ++k) {
       max_abs = std::max(max_abs, std::fabs(w[o * per_channel + k]));
     }
-    (*scale)[o] = max_abs > 0 ? static_cast<float>(max_abs) / 127 : 1.0;
+    // The limit this CPU's kernels use (ops/quantized.h).
+    (*scale)[o] = max_abs > 0 ? static_cast<float>(max_abs) / Int8WeightLimit() : 1.0;
     for (int64_t k = 0; k < per_channel; ++k) {
       (*q)[o * per_channel + k] = std::nearbyint(
           static_cast<float>(w[o * per_channel + k]) /

@@ -2,6 +2,7 @@
 // convolution and linear (its oneDNN engine), from the files
 // tests/int8/make_int8_goldens.py writes.
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "graph/builder.h"
 #include "io/npy.h"
 #include "ops/ops.h"
+#include "ops/quantized.h"
 #include "tests/test_util.h"
 
 namespace nabla {
@@ -21,18 +23,31 @@ Tensor Golden(const std::string& name) {
 }
 
 // u8 outputs within one unit of PyTorch's (the two may round a tie, or a
-// weight at a tie, differently) and nearly all equal.
+// weight at a tie, differently) and nearly all equal, where the kernels
+// quantize weights to [-127, 127] as PyTorch does. Without VNNI they use
+// [-63, 63] (Int8WeightLimit), so each weight is off by up to a quarter of
+// PyTorch's step more than it would be: outputs are then within 2 units
+// (measured on an AVX2 EPYC: 1152 of 1182 within one, 982 equal).
 void ExpectMatchesTorch(const Tensor& ours, const Tensor& torch) {
   ASSERT_EQ(ours.dtype(), DType::kU8);
   ASSERT_EQ(ours.shape(), torch.shape());
-  int exact = 0, nonzero = 0;
+  const bool torch_weights = Int8WeightLimit() == 127;
+  int exact = 0, within_one = 0, nonzero = 0;
   for (int64_t i = 0; i < ours.num_elements(); ++i) {
     const int a = ours.data<uint8_t>()[i], b = torch.data<uint8_t>()[i];
-    ASSERT_LE(std::abs(a - b), 1) << "element " << i;
+    ASSERT_LE(std::abs(a - b), torch_weights ? 1 : 2) << "element " << i;
     exact += a == b;
+    within_one += std::abs(a - b) <= 1;
     nonzero += b != 0;
   }
-  EXPECT_GE(exact, 0.97 * ours.num_elements());
+  std::printf("%lld outputs: %d equal to PyTorch's, %d within one unit (weights in [-%d, %d])\n",
+              static_cast<long long>(ours.num_elements()), exact, within_one,
+              Int8WeightLimit(), Int8WeightLimit());
+  if (torch_weights) {
+    EXPECT_GE(exact, 0.97 * ours.num_elements());
+  } else {
+    EXPECT_GE(within_one, 0.9 * ours.num_elements());
+  }
   EXPECT_GE(nonzero, ours.num_elements() / 4);  // the ReLU left values to compare
 }
 
