@@ -107,6 +107,11 @@ absl::StatusOr<Ensemble::CompiledBatch*> Ensemble::PlanFor(Member& member,
 }
 
 absl::StatusOr<Tensor> Ensemble::Predict(const Tensor& images) {
+  return PredictWithVotes(images, /*votes=*/nullptr);
+}
+
+absl::StatusOr<Tensor> Ensemble::PredictWithVotes(
+    const Tensor& images, std::vector<std::vector<int32_t>>* votes) {
   if (images.empty() || images.dtype() != input_dtype_ ||
       images.shape().rank() != input_shape_.rank() ||
       !images.shape().IsCompatibleWith(input_shape_)) {
@@ -122,6 +127,7 @@ absl::StatusOr<Tensor> Ensemble::Predict(const Tensor& images) {
   try {
     result = Tensor(DType::kF32, Shape({n, classes}));
     sums.assign(std::min(n, kMaxBatch) * classes, 0.0);
+    if (votes != nullptr) votes->assign(members_.size(), std::vector<int32_t>(n));
   } catch (const std::bad_alloc& e) {
     return OutOfMemoryStatus("allocating an ensemble's predictions", e);
   }
@@ -130,9 +136,9 @@ absl::StatusOr<Tensor> Ensemble::Predict(const Tensor& images) {
   for (int64_t start = 0; start < n; start += kMaxBatch) {
     const int64_t rows = std::min(kMaxBatch, n - start);
     std::fill(sums.begin(), sums.end(), 0.0);
-    for (const std::unique_ptr<Member>& member : members_) {
+    for (size_t m = 0; m < members_.size(); ++m) {
       NABLA_ASSIGN_OR_RETURN(CompiledBatch * compiled,
-                             PlanFor(*member, BucketFor(rows)));
+                             PlanFor(*members_[m], BucketFor(rows)));
       char* batch = static_cast<char*>(compiled->images.raw_data());
       std::memcpy(batch, pixels + start * row_bytes, rows * row_bytes);
       // Padding rows are zeros; their predictions are dropped.
@@ -142,6 +148,13 @@ absl::StatusOr<Tensor> Ensemble::Predict(const Tensor& images) {
           compiled->plan->Run({compiled->images}, &compiled->fetches));
       const float* p = compiled->fetches[0].data<float>();
       for (int64_t i = 0; i < rows * classes; ++i) sums[i] += p[i];
+      if (votes != nullptr) {
+        for (int64_t i = 0; i < rows; ++i) {
+          const float* row = p + i * classes;
+          (*votes)[m][start + i] =
+              static_cast<int32_t>(std::max_element(row, row + classes) - row);
+        }
+      }
     }
     const double models = static_cast<double>(members_.size());
     for (int64_t i = 0; i < rows * classes; ++i) {
@@ -152,6 +165,11 @@ absl::StatusOr<Tensor> Ensemble::Predict(const Tensor& images) {
 }
 
 absl::StatusOr<double> Ensemble::Evaluate(const Dataset& data) {
+  NABLA_ASSIGN_OR_RETURN(EnsembleScore score, Score(data));
+  return score.accuracy();
+}
+
+absl::StatusOr<EnsembleScore> Ensemble::Score(const Dataset& data) {
   const Tensor& labels = data.labels;
   if (labels.empty() || labels.shape().rank() != 1 ||
       (labels.dtype() != DType::kI32 && labels.dtype() != DType::kI64)) {
@@ -171,23 +189,31 @@ absl::StatusOr<double> Ensemble::Evaluate(const Dataset& data) {
     return absl::InvalidArgumentError(
         "the ensemble's evaluation data have no examples");
   }
-  NABLA_ASSIGN_OR_RETURN(Tensor probabilities, Predict(data.inputs));
-  const float* p = probabilities.data<float>();
-  int64_t correct = 0;
+  // Labels are checked before the models run: a bad one is found at once.
+  std::vector<int64_t> truth(n);
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t label = labels.dtype() == DType::kI32
-                              ? labels.data<int32_t>()[i]
-                              : labels.data<int64_t>()[i];
-    if (label < 0 || label >= num_classes_) {
+    truth[i] = labels.dtype() == DType::kI32 ? labels.data<int32_t>()[i]
+                                             : labels.data<int64_t>()[i];
+    if (truth[i] < 0 || truth[i] >= num_classes_) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "label ", label, " of example ", i, " is outside [0, ",
+          "label ", truth[i], " of example ", i, " is outside [0, ",
           num_classes_, ")"));
     }
-    const float* row = p + i * num_classes_;
-    const int64_t best = std::max_element(row, row + num_classes_) - row;
-    correct += best == label;
   }
-  return static_cast<double>(correct) / n;
+  std::vector<std::vector<int32_t>> votes;
+  NABLA_ASSIGN_OR_RETURN(Tensor probabilities, PredictWithVotes(data.inputs, &votes));
+  EnsembleScore score;
+  score.examples = n;
+  score.model_correct.assign(members_.size(), 0);
+  const float* p = probabilities.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = p + i * num_classes_;
+    score.correct += (std::max_element(row, row + num_classes_) - row) == truth[i];
+    for (size_t m = 0; m < members_.size(); ++m) {
+      score.model_correct[m] += votes[m][i] == truth[i];
+    }
+  }
+  return score;
 }
 
 }  // namespace nabla

@@ -7,6 +7,9 @@
 //   // p: f32 [N, classes], row i the mean of the models' rows i.
 //   NABLA_ASSIGN_OR_RETURN(double accuracy,
 //                          ensemble->Evaluate({test.images, test.labels}));
+//   // Or the ensemble's and each model's correct answers at once:
+//   NABLA_ASSIGN_OR_RETURN(EnsembleScore score,
+//                          ensemble->Score({test.images, test.labels}));
 //
 // Each model is a folder LoadSavedModel reads (infer/saved_model.h) whose
 // graph has, as the lecture model's, a placeholder "images" and an output
@@ -29,6 +32,20 @@
 #include "train/fit.h"
 
 namespace nabla {
+
+// EnsembleScore counts the examples an ensemble and each of its models
+// classify correctly.
+struct EnsembleScore {
+  int64_t examples = 0;
+  int64_t correct = 0;                 // by the averaged probabilities
+  std::vector<int64_t> model_correct;  // per model, in Ensemble::dirs() order
+
+  // accuracy() is correct / examples; model_accuracy(i) model i's.
+  double accuracy() const { return static_cast<double>(correct) / examples; }
+  double model_accuracy(size_t i) const {
+    return static_cast<double>(model_correct[i]) / examples;
+  }
+};
 
 // Ensemble averages the probabilities of its models. Not thread-safe, as
 // Session is.
@@ -58,6 +75,10 @@ class Ensemble {
   // [0, num_classes()).
   absl::StatusOr<double> Evaluate(const Dataset& data);
 
+  // Score is Evaluate with the counts behind it, the ensemble's and each
+  // model's alone, from one pass over `data`; the same errors.
+  absl::StatusOr<EnsembleScore> Score(const Dataset& data);
+
   // size() is the number of models; dirs() the folders they came from.
   size_t size() const { return members_.size(); }
   const std::vector<std::string>& dirs() const { return dirs_; }
@@ -83,6 +104,10 @@ class Ensemble {
 
   Ensemble() = default;
   absl::StatusOr<CompiledBatch*> PlanFor(Member& member, int64_t batch);
+  // PredictWithVotes is Predict that also stores, when `votes` is not null,
+  // each model's most probable class per example: (*votes)[model][example].
+  absl::StatusOr<Tensor> PredictWithVotes(
+      const Tensor& images, std::vector<std::vector<int32_t>>* votes);
 
   std::vector<std::string> dirs_;
   std::vector<std::unique_ptr<Member>> members_;

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       nabla::RunCommand(),
       nabla::ExportOnnxCommand(),
       nabla::QuantizeCommand(),
+      nabla::EvaluateCommand(),
   };
   return nabla::RunCommandLine(commands, argc, argv);
 }

@@ -26,11 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "tools/commands.h"
 
-ABSL_FLAG(bool, json, false,
-          "Print one JSON document instead of a line per image: for each image "
-          "its file, digit, probability, the next two and all ten "
-          "probabilities, or its error.");
-ABSL_DECLARE_FLAG(std::string, model);
+ABSL_DECLARE_FLAG(bool, json);
 
 namespace nabla {
 namespace {
@@ -144,22 +140,13 @@ absl::StatusOr<std::vector<DigitPrediction>> PredictWithEnsemble(
 
 absl::Status RunPredict(const Invocation& invocation) {
   NABLA_RETURN_IF_ERROR(ApplyThreadsFlag());
-  std::string model;
+  NABLA_ASSIGN_OR_RETURN(std::vector<std::string> models, ModelsFromFlag());
+  const std::string model = absl::StrJoin(models, ",");
   std::unique_ptr<DigitClassifier> classifier;
   std::unique_ptr<Ensemble> ensemble;
-  const std::string model_flag = absl::GetFlag(FLAGS_model);
-  if (absl::StrContains(model_flag, ',')) {
-    std::vector<std::string> models;
-    for (absl::string_view dir : absl::StrSplit(model_flag, ',')) {
-      if (dir.empty()) {
-        return UsageError(absl::StrCat("--model '", model_flag, "' names an empty folder"));
-      }
-      models.push_back(UserPath(std::string(dir)));
-    }
+  if (models.size() > 1) {
     NABLA_ASSIGN_OR_RETURN(ensemble, LoadDigitEnsemble(models));
-    model = absl::StrJoin(models, ",");
   } else {
-    NABLA_ASSIGN_OR_RETURN(model, ModelFromFlag());
     NABLA_RETURN_IF_ERROR(CheckNotBareGraph(model));
     NABLA_ASSIGN_OR_RETURN(classifier, DigitClassifier::Load(model));
   }
@@ -235,7 +222,9 @@ const Command& PredictCommand() {
       "  seven.png: 7 (99.93%), then 2 (0.041%), 1 (0.0082%)\n\n"
       "An image that cannot be read is reported on stderr; the others are\n"
       "still classified, and the exit code is 1. --model=DIR1,DIR2,... asks an\n"
-      "ensemble of saved models, whose probabilities are averaged.",
+      "ensemble of saved models, whose probabilities are averaged. --json\n"
+      "prints, for each image, its file, digit, probability, the next two and\n"
+      "all ten probabilities, or its error.",
       {"model", "json", "threads"},
       /*min_args=*/1,
       /*max_args=*/-1,

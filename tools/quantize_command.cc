@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,9 +17,7 @@
 #include "tools/commands.h"
 #include "train/idx.h"
 
-ABSL_FLAG(std::string, data_dir, "data/mnist",
-          "The MNIST folder: calibration reads its training images, the "
-          "accuracies its test set.");
+ABSL_DECLARE_FLAG(std::string, data_dir);
 ABSL_FLAG(std::string, out, "", "The folder the int8 model is saved in.");
 ABSL_FLAG(int64_t, calibration_images, 512,
           "How many training images calibrate the activation ranges.");

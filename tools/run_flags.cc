@@ -1,6 +1,13 @@
-// Flags shared by the subcommands that run a model (predict, run).
+// Flags shared by the subcommands that run a model (predict, run,
+// evaluate, quantize).
+
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/dnnl_context.h"
 #include "core/file.h"
 #include "core/status.h"
@@ -14,6 +21,12 @@ ABSL_FLAG(std::string, model, "",
 ABSL_FLAG(int, threads, 0,
           "Threads for oneDNN and nabla (0: NABLA_NUM_THREADS, OMP_NUM_THREADS, "
           "or every core).");
+ABSL_FLAG(std::string, data_dir, "data/mnist",
+          "The MNIST folder (train- and t10k- IDX files, plain or gzipped): "
+          "evaluate and quantize score its test set, quantize calibrates on "
+          "its training images.");
+ABSL_FLAG(bool, json, false,
+          "Print one JSON document, for programs, instead of lines of text.");
 
 namespace nabla {
 
@@ -21,6 +34,22 @@ absl::StatusOr<std::string> ModelFromFlag() {
   const std::string model = absl::GetFlag(FLAGS_model);
   if (model.empty()) return ShippedModelDir();
   return UserPath(model);
+}
+
+absl::StatusOr<std::vector<std::string>> ModelsFromFlag() {
+  const std::string model = absl::GetFlag(FLAGS_model);
+  if (!absl::StrContains(model, ',')) {
+    NABLA_ASSIGN_OR_RETURN(std::string dir, ModelFromFlag());
+    return std::vector<std::string>{dir};
+  }
+  std::vector<std::string> models;
+  for (absl::string_view dir : absl::StrSplit(model, ',')) {
+    if (dir.empty()) {
+      return UsageError(absl::StrCat("--model '", model, "' names an empty folder"));
+    }
+    models.push_back(UserPath(std::string(dir)));
+  }
+  return models;
 }
 
 absl::Status ApplyThreadsFlag() {

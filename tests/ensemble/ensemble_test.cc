@@ -154,6 +154,60 @@ TEST(EnsembleTest, EvaluateCountsTheMostProbableClass) {
                        HasSubstr("takes images u8[?,1,4,4], not u8[5,1,5,5]")));
 }
 
+TEST(EnsembleTest, ScoreCountsTheEnsembleAndEachModel) {
+  const std::string dir = TestDir();
+  // 300 images, over kMaxBatch, so votes from two batches are counted.
+  const Tensor images = Images(300);
+  std::vector<std::string> dirs;
+  std::vector<Tensor> alone;
+  for (uint64_t seed : {1, 2, 3}) {
+    dirs.push_back(SaveModel(absl::StrCat(dir, "/m", seed), seed));
+    alone.push_back(PredictWith({dirs.back()}, images));
+  }
+  const Tensor& pa = alone[0];
+  const Tensor& pb = alone[1];
+  const Tensor& pc = alone[2];
+  // Labels: model b's answer, so b is always right and the others only
+  // where they agree with it.
+  auto argmax = [](const Tensor& p, int64_t i) {
+    const float* row = p.data<float>() + i * 3;
+    return static_cast<int32_t>(std::max_element(row, row + 3) - row);
+  };
+  Tensor labels(DType::kI32, Shape({300}));
+  int64_t a_right = 0, c_right = 0, mean_right = 0;
+  for (int64_t i = 0; i < 300; ++i) {
+    const int32_t label = argmax(pb, i);
+    labels.data<int32_t>()[i] = label;
+    a_right += argmax(pa, i) == label;
+    c_right += argmax(pc, i) == label;
+    double mean[3];
+    for (int k = 0; k < 3; ++k) {
+      mean[k] = (static_cast<double>(pa.data<float>()[i * 3 + k]) +
+                 pb.data<float>()[i * 3 + k] + pc.data<float>()[i * 3 + k]) / 3;
+    }
+    mean_right += (std::max_element(mean, mean + 3) - mean) == label;
+  }
+  // The models disagree often enough for the counts to tell them apart.
+  ASSERT_LT(a_right, 300);
+  ASSERT_LT(c_right, 300);
+
+  NABLA_ASSERT_OK_AND_ASSIGN(auto ensemble, Ensemble::Load(dirs));
+  NABLA_ASSERT_OK_AND_ASSIGN(EnsembleScore score, ensemble->Score({images, labels}));
+  EXPECT_EQ(score.examples, 300);
+  EXPECT_EQ(score.correct, mean_right);
+  EXPECT_EQ(score.model_correct, (std::vector<int64_t>{a_right, 300, c_right}));
+  EXPECT_DOUBLE_EQ(score.model_accuracy(1), 1.0);
+  EXPECT_DOUBLE_EQ(score.model_accuracy(0), a_right / 300.0);
+  NABLA_ASSERT_OK_AND_ASSIGN(double accuracy, ensemble->Evaluate({images, labels}));
+  EXPECT_DOUBLE_EQ(accuracy, score.accuracy());
+  EXPECT_DOUBLE_EQ(score.accuracy(), mean_right / 300.0);
+
+  labels.data<int32_t>()[299] = -1;
+  EXPECT_THAT(ensemble->Score({images, labels}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("label -1 of example 299 is outside [0, 3)")));
+}
+
 TEST(EnsembleTest, ModelsMustAgree) {
   const std::string dir = TestDir();
   const std::string a = SaveModel(dir + "/a", 1);
