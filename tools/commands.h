@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "nlohmann/json_fwd.hpp"
 #include "tools/cli.h"
 
 namespace nabla {
@@ -35,6 +36,16 @@ absl::StatusOr<std::vector<std::string>> ModelsFromFlag();
 // ApplyThreadsFlag sets the thread count --threads asks for; a usage error
 // for a negative count.
 absl::Status ApplyThreadsFlag();
+
+// CheckNotBareGraph refuses a GraphDef file where a trained model is needed
+// (predict, evaluate): a bare graph loads with its initial weights, so its
+// answers would be noise given with confidence. Folders pass.
+absl::Status CheckNotBareGraph(const std::string& model);
+
+// PrintJson writes `document` to stdout, indented by 2, and a newline.
+// Strings that are not UTF-8 (file and folder names need not be) have their
+// bad bytes replaced by U+FFFD, since a JSON document must be UTF-8.
+void PrintJson(const nlohmann::ordered_json& document);
 
 }  // namespace nabla
 

@@ -10,7 +10,6 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "core/file.h"
 #include "core/status.h"
 #include "infer/ensemble.h"
@@ -39,6 +38,9 @@ nlohmann::ordered_json AccuracyJson(int64_t correct, int64_t examples) {
 absl::Status RunEvaluate(const Invocation& invocation) {
   NABLA_RETURN_IF_ERROR(ApplyThreadsFlag());
   NABLA_ASSIGN_OR_RETURN(std::vector<std::string> models, ModelsFromFlag());
+  for (const std::string& model : models) {
+    NABLA_RETURN_IF_ERROR(CheckNotBareGraph(model));
+  }
   NABLA_ASSIGN_OR_RETURN(std::unique_ptr<Ensemble> ensemble, Ensemble::Load(models));
   // The test images are read as the models take them: u8 as stored, or
   // f32 in [0, 1] for a model trained on those.
@@ -71,11 +73,7 @@ absl::Status RunEvaluate(const Invocation& invocation) {
     if (models.size() > 1) {
       document["ensemble"] = AccuracyJson(score.correct, score.examples);
     }
-    // Folder names need not be UTF-8; JSON must be.
-    std::printf("%s\n", document
-                             .dump(2, ' ', /*ensure_ascii=*/false,
-                                   nlohmann::ordered_json::error_handler_t::replace)
-                             .c_str());
+    PrintJson(document);
     return absl::OkStatus();
   }
   std::printf("test set of %s: %lld images\n", data_dir.c_str(),

@@ -2,8 +2,6 @@
 // its probability and the next two candidates. --model=DIR1,DIR2,... asks
 // an ensemble, whose probabilities are the models' mean.
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <optional>
 
@@ -81,18 +79,6 @@ nlohmann::ordered_json JsonEntry(const ImageResult& result) {
   entry["next"] = next;
   entry["probabilities"] = p.probabilities;
   return entry;
-}
-
-// A bare GraphDef loads with its initial weights: its answers would be
-// noise, given with confidence.
-absl::Status CheckNotBareGraph(const std::string& model) {
-  struct stat info;
-  if (::stat(model.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", model, "' is a bare graph without a checkpoint, so its weights are "
-        "untrained; give a saved model folder"));
-  }
-  return absl::OkStatus();
 }
 
 // The ensemble of --model=DIR1,DIR2,..., checked to classify digits as
@@ -195,11 +181,7 @@ absl::Status RunPredict(const Invocation& invocation) {
   }
   if (absl::GetFlag(FLAGS_json)) {
     nlohmann::ordered_json document = {{"model", model}, {"predictions", entries}};
-    // File names need not be UTF-8; JSON must be.
-    std::printf("%s\n", document
-                             .dump(2, ' ', /*ensure_ascii=*/false,
-                                   nlohmann::ordered_json::error_handler_t::replace)
-                             .c_str());
+    PrintJson(document);
   }
   if (failed > 0) {
     return absl::InvalidArgumentError(

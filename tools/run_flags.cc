@@ -1,6 +1,9 @@
 // Flags shared by the subcommands that run a model (predict, run,
 // evaluate, quantize).
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "infer/saved_model.h"
+#include "nlohmann/json.hpp"
 #include "tools/commands.h"
 
 ABSL_FLAG(std::string, model, "",
@@ -56,6 +60,23 @@ absl::Status ApplyThreadsFlag() {
   const int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 0) return UsageError("--threads must be 0 (automatic) or positive");
   return Annotate(SetNumThreads(threads), "--threads");
+}
+
+absl::Status CheckNotBareGraph(const std::string& model) {
+  struct stat info;
+  if (::stat(model.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", model, "' is a bare graph without a checkpoint, so its weights are "
+        "untrained; give a saved model folder"));
+  }
+  return absl::OkStatus();
+}
+
+void PrintJson(const nlohmann::ordered_json& document) {
+  std::printf("%s\n", document
+                           .dump(2, ' ', /*ensure_ascii=*/false,
+                                 nlohmann::ordered_json::error_handler_t::replace)
+                           .c_str());
 }
 
 }  // namespace nabla

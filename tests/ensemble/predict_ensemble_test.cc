@@ -276,6 +276,16 @@ TEST(EvaluateEnsemble, ErrorsNameTheFolder) {
 
   Result extra = Nabla({"evaluate", "image.png"}, dir);
   EXPECT_EQ(extra.code, 2);
+
+  // A bare graph would be scored with its initial weights, alone or in a
+  // list: refused, as predict refuses it.
+  const std::string bare_graph = *shipped + "/model.pbtxt";
+  for (const std::string& models : {bare_graph, *shipped + "," + bare_graph}) {
+    Result bare = Nabla({"evaluate", "--model=" + models}, dir);
+    EXPECT_EQ(bare.code, 1) << models;
+    EXPECT_THAT(bare.err, HasSubstr("'" + bare_graph + "' is a bare graph without a checkpoint"))
+        << models;
+  }
 }
 
 }  // namespace
