@@ -37,10 +37,11 @@ absl::StatusOr<std::vector<std::string>> ModelsFromFlag();
 // for a negative count.
 absl::Status ApplyThreadsFlag();
 
-// CheckNotBareGraph refuses a GraphDef file where a trained model is needed
-// (predict, evaluate): a bare graph loads with its initial weights, so its
-// answers would be noise given with confidence. Folders pass.
-absl::Status CheckNotBareGraph(const std::string& model);
+// CheckNoBareGraph refuses `models` (ModelsFromFlag's list) if one is a
+// GraphDef file where trained models are needed (predict, evaluate): a bare
+// graph loads with its initial weights, so its answers would be noise given
+// with confidence. Folders pass.
+absl::Status CheckNoBareGraph(const std::vector<std::string>& models);
 
 // PrintJson writes `document` to stdout, indented by 2, and a newline.
 // Strings that are not UTF-8 (file and folder names need not be) have their

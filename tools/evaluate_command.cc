@@ -38,9 +38,7 @@ nlohmann::ordered_json AccuracyJson(int64_t correct, int64_t examples) {
 absl::Status RunEvaluate(const Invocation& invocation) {
   NABLA_RETURN_IF_ERROR(ApplyThreadsFlag());
   NABLA_ASSIGN_OR_RETURN(std::vector<std::string> models, ModelsFromFlag());
-  for (const std::string& model : models) {
-    NABLA_RETURN_IF_ERROR(CheckNotBareGraph(model));
-  }
+  NABLA_RETURN_IF_ERROR(CheckNoBareGraph(models));
   NABLA_ASSIGN_OR_RETURN(std::unique_ptr<Ensemble> ensemble, Ensemble::Load(models));
   // The test images are read as the models take them: u8 as stored, or
   // f32 in [0, 1] for a model trained on those.

@@ -85,9 +85,6 @@ nlohmann::ordered_json JsonEntry(const ImageResult& result) {
 // DigitClassifier's models do.
 absl::StatusOr<std::unique_ptr<Ensemble>> LoadDigitEnsemble(
     const std::vector<std::string>& models) {
-  for (const std::string& model : models) {
-    NABLA_RETURN_IF_ERROR(CheckNotBareGraph(model));
-  }
   NABLA_ASSIGN_OR_RETURN(std::unique_ptr<Ensemble> ensemble, Ensemble::Load(models));
   if (ensemble->input_dtype() != DType::kU8 ||
       ensemble->input_shape() != Shape({kUnknownDim, 1, kMnistSide, kMnistSide}) ||
@@ -127,13 +124,13 @@ absl::StatusOr<std::vector<DigitPrediction>> PredictWithEnsemble(
 absl::Status RunPredict(const Invocation& invocation) {
   NABLA_RETURN_IF_ERROR(ApplyThreadsFlag());
   NABLA_ASSIGN_OR_RETURN(std::vector<std::string> models, ModelsFromFlag());
+  NABLA_RETURN_IF_ERROR(CheckNoBareGraph(models));
   const std::string model = absl::StrJoin(models, ",");
   std::unique_ptr<DigitClassifier> classifier;
   std::unique_ptr<Ensemble> ensemble;
   if (models.size() > 1) {
     NABLA_ASSIGN_OR_RETURN(ensemble, LoadDigitEnsemble(models));
   } else {
-    NABLA_RETURN_IF_ERROR(CheckNotBareGraph(model));
     NABLA_ASSIGN_OR_RETURN(classifier, DigitClassifier::Load(model));
   }
 

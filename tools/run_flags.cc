@@ -62,12 +62,14 @@ absl::Status ApplyThreadsFlag() {
   return Annotate(SetNumThreads(threads), "--threads");
 }
 
-absl::Status CheckNotBareGraph(const std::string& model) {
-  struct stat info;
-  if (::stat(model.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", model, "' is a bare graph without a checkpoint, so its weights are "
-        "untrained; give a saved model folder"));
+absl::Status CheckNoBareGraph(const std::vector<std::string>& models) {
+  for (const std::string& model : models) {
+    struct stat info;
+    if (::stat(model.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", model, "' is a bare graph without a checkpoint, so its weights are "
+          "untrained; give a saved model folder"));
+    }
   }
   return absl::OkStatus();
 }
