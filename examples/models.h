@@ -1,5 +1,5 @@
-// The three MNIST models of examples/mnist.cc (`--model=`), each with the
-// recipe it is trained with:
+// The MNIST models of examples/mnist.cc (`--model=`), each with the recipe
+// it is trained with:
 //
 //   lecture  the lecture's Keras network (examples/lecture_model.h), Adam at
 //            1e-3, batch 128, 10 epochs, nothing else: as Keras trains it.
@@ -10,6 +10,10 @@
 //            on augmented images (shifts, rotations, scaling) with AdamW, a
 //            one-cycle schedule and label smoothing: the most accurate
 //            single model, and the member of an ensemble.
+//   best_strided
+//            best's ensemble partner: best's recipe on a network that
+//            downsamples by strided convolutions instead of max pooling,
+//            so that its mistakes are not best's; an ensemble mixes both.
 //
 //   GraphBuilder b;
 //   NABLA_ASSIGN_OR_RETURN(ModelKind kind, ParseModelKind("fast"));
@@ -18,7 +22,7 @@
 //
 // Every model takes u8 pixels [?, 1, 28, 28] and labels i32 [?], as the
 // lecture model does, so the data, the evaluation, `nabla predict` and the
-// export are the same for all three.
+// export are the same for all of them.
 
 #ifndef NABLA_EXAMPLES_MODELS_H_
 #define NABLA_EXAMPLES_MODELS_H_
@@ -34,11 +38,11 @@
 
 namespace nabla {
 
-// ModelKind names one of the three models.
-enum class ModelKind { kLecture, kFast, kBest };
+// ModelKind names one of the models.
+enum class ModelKind { kLecture, kFast, kBest, kBestStrided };
 
-// ParseModelKind reads "lecture", "fast" or "best"; InvalidArgument naming
-// the flag otherwise.
+// ParseModelKind reads "lecture", "fast", "best" or "best_strided";
+// InvalidArgument naming the flag otherwise.
 absl::StatusOr<ModelKind> ParseModelKind(absl::string_view name);
 std::string ModelKindName(ModelKind kind);
 
@@ -48,7 +52,7 @@ struct ClassifierModel {
   Output labels;         // placeholder i32 [?], classes 0-9
   Output logits;         // f32 [?, 10]
   Output probabilities;  // softmax(logits): the model's prediction
-  Output loss;           // mean cross-entropy (label-smoothed for best)
+  Output loss;           // mean cross-entropy (label-smoothed for best*)
   Output accuracy;       // fraction of the batch classified right
   // What the optimizer updates (weights, biases, batch normalization's
   // scale and shift; not its running statistics).

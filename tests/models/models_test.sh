@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The example's three models (--model=lecture|fast|best) run end to end on
+# The example's models (--model=lecture|fast|best|best_strided) run end to end on
 # subsets of the MNIST files shipped in data/mnist, as CI's short versions
 # of the full runs in README.md: each must reach a real accuracy, the best
 # model's saved folder must predict and export, and a run of it resumed
@@ -67,6 +67,26 @@ check "best model resumed after epoch 1 ends exactly as the straight run" \
 check "resuming the best model with another --model is an error naming both" \
   bash -c "'$mnist' --resume='$tmp/resumed' --model=fast --epochs=3 \
     --train_limit=5000 --test_limit=1000 2>&1 | grep -q 'model=fast differs from the best model'"
+
+# best_strided, best's ensemble partner: the same short run; then the two
+# together as an ensemble of different networks, scored on the full test
+# set: each model and the ensemble must be reported, the ensemble at 95% or
+# more.
+"$mnist" --model=best_strided --epochs=3 --train_limit=5000 --test_limit=1000 \
+  --threads=2 --save_dir="$tmp/strided" >"$tmp/strided.log" 2>&1
+cat "$tmp/strided.log"
+check "best_strided model reaches 93% after 3 epochs on 5000 (got $(accuracy "$tmp/strided.log")%)" \
+  at_least "$(accuracy "$tmp/strided.log")" 93.0
+"$nabla" evaluate --model="$tmp/best,$tmp/strided" --data_dir=data/mnist \
+  >"$tmp/pair.txt" 2>&1
+cat "$tmp/pair.txt"
+pair=$(awk '/^ensemble of 2: / { sub("%", "", $4); print $4 }' "$tmp/pair.txt")
+pair_scored() {  # each model's line, and the ensemble's at 95% or more
+  grep -q "^$tmp/best: " "$tmp/pair.txt" &&
+    grep -q "^$tmp/strided: " "$tmp/pair.txt" && at_least "$pair" 95.0
+}
+check "best and best_strided evaluate each, and as an ensemble of 2 at 95% or more (got $pair%)" \
+  pair_scored
 
 # The saved best model predicts (in inference mode: the same answer twice)
 # and exports to ONNX.
