@@ -68,8 +68,7 @@ ABSL_FLAG(std::string, data_dir, "data/mnist",
 ABSL_FLAG(std::string, model, "lecture",
           "lecture (the lecture's network, as Keras trains it), fast, best "
           "or best_strided (examples/models.h); each brings its recipe, the "
-          "defaults of "
-          "--epochs, --batch_size and --learning_rate.");
+          "defaults of --epochs, --batch_size and --learning_rate.");
 ABSL_FLAG(int, epochs, 10,
           "Train until this many epochs are complete (default: the "
           "model's recipe; 10 for lecture).");
