@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -28,76 +30,159 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0;
 }
 
-// A file read through zlib, which passes uncompressed files through as is.
+// A file read through zlib's inflate. A file that starts with gzip's magic
+// (1f 8b) is decompressed member by member, as gunzip reads concatenated
+// members; any other file is passed through as is. After the last member
+// the file must end: gzread would skip whatever follows without a word, so
+// a .gz with bytes appended would read as clean.
 class GzReader {
  public:
   // Opens a regular file (RegularFile::Open: a FIFO or a directory is
-  // refused without blocking) and hands its descriptor to zlib.
+  // refused without blocking) and looks at its first two bytes.
   static absl::StatusOr<GzReader> Open(const std::string& path) {
     NABLA_ASSIGN_OR_RETURN(RegularFile file, RegularFile::Open(path));
-    const int fd = file.Release();
-    gzFile gz = gzdopen(fd, "rb");
-    if (gz == nullptr) {
-      ::close(fd);
-      return absl::ResourceExhaustedError(
-          absl::StrCat("cannot open '", path, "': out of memory"));
+    GzReader reader(std::move(file));
+    NABLA_RETURN_IF_ERROR(reader.FillAtLeast(2));
+    z_stream& z = *reader.stream_;
+    if (z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
+      // 15 + 16: the largest window, and a gzip wrapper whose trailer
+      // (CRC-32 and length) inflate checks.
+      if (inflateInit2(&z, 15 + 16) != Z_OK) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("cannot read '", path, "': out of memory"));
+      }
+      reader.inflating_ = true;
     }
-    gzbuffer(gz, 1 << 17);
-    return GzReader(path, gz);
+    return reader;
   }
 
   GzReader(GzReader&& other) noexcept
-      : path_(std::move(other.path_)), file_(other.file_) {
-    other.file_ = nullptr;
+      : file_(std::move(other.file_)),
+        buffer_(std::move(other.buffer_)),
+        stream_(std::move(other.stream_)),
+        inflating_(other.inflating_),
+        member_ended_(other.member_ended_),
+        members_(other.members_),
+        at_eof_(other.at_eof_),
+        consumed_(other.consumed_),
+        member_start_(other.member_start_) {
+    other.inflating_ = false;
   }
   GzReader& operator=(GzReader&&) = delete;
   ~GzReader() {
-    if (file_ != nullptr) gzclose(file_);
+    if (inflating_) inflateEnd(stream_.get());
   }
 
   // Reads up to `n` bytes; fewer only at the end of the file.
   absl::StatusOr<size_t> Read(void* dst, size_t n) {
+    unsigned char* out = static_cast<unsigned char*>(dst);
+    z_stream& z = *stream_;
     size_t done = 0;
     while (done < n) {
-      unsigned piece =
-          static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
-      int got = gzread(file_, static_cast<char*>(dst) + done, piece);
-      if (got < 0) {
-        int code = 0;
-        const char* message = gzerror(file_, &code);
-        return absl::DataLossError(absl::StrCat(
-            "cannot read '", path_, "': ",
-            code == Z_ERRNO ? std::strerror(errno) : message));
+      if (z.avail_in == 0 && !at_eof_) NABLA_RETURN_IF_ERROR(FillAtLeast(1));
+      if (!inflating_) {
+        if (z.avail_in == 0) break;
+        const size_t piece = std::min<size_t>(n - done, z.avail_in);
+        std::memcpy(out + done, z.next_in, piece);
+        Consume(piece);
+        done += piece;
+        continue;
       }
-      if (got == 0) break;
-      done += static_cast<size_t>(got);
+      if (member_ended_) {
+        if (z.avail_in == 0) break;  // the file ends with a whole member
+        member_start_ = consumed_;
+        if (z.next_in[0] != 0x1f) return TrailingBytesError();
+        inflateReset(&z);  // another member follows, as gzip allows
+        member_ended_ = false;
+        ++members_;
+        continue;
+      }
+      z.next_out = out + done;
+      z.avail_out = static_cast<uInt>(std::min<size_t>(n - done, 1u << 30));
+      const uInt before_in = z.avail_in;
+      const uInt before_out = z.avail_out;
+      const int code = inflate(&z, Z_NO_FLUSH);
+      consumed_ += before_in - z.avail_in;
+      done += before_out - z.avail_out;
+      switch (code) {
+        case Z_OK:
+          break;
+        case Z_STREAM_END:
+          member_ended_ = true;
+          break;
+        case Z_BUF_ERROR:  // no progress: it needs input
+          if (z.avail_in == 0 && !at_eof_) break;  // read at the loop's top
+          return absl::DataLossError(absl::StrCat(
+              "'", file_.path(), "' is a truncated gzip stream: it ends "
+              "before its trailer (CRC and length)"));
+        case Z_MEM_ERROR:
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "cannot read '", file_.path(), "': out of memory"));
+        default:  // Z_DATA_ERROR, Z_NEED_DICT
+          // A later "member" that fails in its header is not a member at
+          // all but bytes appended to the file.
+          if (members_ > 1 && z.total_out == 0) return TrailingBytesError();
+          return absl::DataLossError(absl::StrCat(
+              "'", file_.path(), "' is a corrupt gzip stream: ",
+              z.msg != nullptr ? z.msg : "inflate failed"));
+      }
     }
-    if (done < n) NABLA_RETURN_IF_ERROR(CheckEnd());
     return done;
   }
 
  private:
-  // At the end of the input: zlib reports a gzip stream that stops before
-  // its trailer (the CRC and length that end every member) only as a
-  // warning, Z_BUF_ERROR, and returns the bytes it got.
-  absl::Status CheckEnd() {
-    int code = Z_OK;
-    const char* message = gzerror(file_, &code);
-    if (code == Z_OK) return absl::OkStatus();
-    if (code == Z_BUF_ERROR) {
-      return absl::DataLossError(absl::StrCat(
-          "'", path_, "' is a truncated gzip stream: it ends before its "
-          "trailer (CRC and length)"));
-    }
-    return absl::DataLossError(
-        absl::StrCat("cannot read '", path_, "': ", message));
+  static constexpr size_t kBufferBytes = size_t{1} << 17;
+
+  explicit GzReader(RegularFile file)
+      : file_(std::move(file)),
+        buffer_(kBufferBytes),
+        stream_(std::make_unique<z_stream>()) {
+    // zlib keeps a pointer back to the z_stream, so it lives on the heap
+    // and moves with the reader.
+    stream_->next_in = buffer_.data();
+    stream_->avail_in = 0;
   }
 
-  GzReader(std::string path, gzFile file)
-      : path_(std::move(path)), file_(file) {}
+  // Refills the buffer, once it is used up, until it holds `want` bytes or
+  // the file ends.
+  absl::Status FillAtLeast(size_t want) {
+    z_stream& z = *stream_;
+    if (z.avail_in == 0) z.next_in = buffer_.data();
+    while (z.avail_in < want && !at_eof_) {
+      unsigned char* end = z.next_in + z.avail_in;
+      const size_t room = buffer_.data() + buffer_.size() - end;
+      ssize_t got = ::read(file_.fd(), end, room);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return FileError(errno, "read", file_.path());
+      if (got == 0) at_eof_ = true;
+      z.avail_in += static_cast<uInt>(got);
+    }
+    return absl::OkStatus();
+  }
 
-  std::string path_;
-  gzFile file_;
+  void Consume(size_t bytes) {
+    stream_->next_in += bytes;
+    stream_->avail_in -= static_cast<uInt>(bytes);
+    consumed_ += bytes;
+  }
+
+  absl::Status TrailingBytesError() const {
+    const int64_t left = file_.size() - static_cast<int64_t>(member_start_);
+    return absl::DataLossError(absl::StrCat(
+        "'", file_.path(), "' has ", left > 0 ? left : 1,
+        " bytes after the end of its gzip stream that are not another gzip "
+        "member"));
+  }
+
+  RegularFile file_;
+  std::vector<unsigned char> buffer_;
+  std::unique_ptr<z_stream> stream_;
+  bool inflating_ = false;     // gzip (inflateInit2 done), not plain
+  bool member_ended_ = false;  // inflate reported Z_STREAM_END
+  int members_ = 1;            // the gzip member being read, from 1
+  bool at_eof_ = false;        // read() returned 0
+  size_t consumed_ = 0;        // file bytes passed to the caller or inflate
+  size_t member_start_ = 0;    // where the member being read begins
 };
 
 std::string DimsString(const std::vector<int64_t>& dims) {

@@ -17,6 +17,9 @@
 // claims. Only regular files are opened (a FIFO would block the reader), and
 // a gzipped file must end with its trailer, whose CRC and length zlib
 // checks, so a cut download is an error rather than silently short data.
+// Concatenated gzip members read as one stream, as gunzip reads them;
+// bytes after the last member that are not another member are an error
+// (zlib's gzread would skip them silently).
 
 #ifndef NABLA_TRAIN_IDX_H_
 #define NABLA_TRAIN_IDX_H_
@@ -53,8 +56,9 @@ struct IdxArray {
 // when the file is missing; InvalidArgument for a path that is not a
 // regular file (a directory, a FIFO: never blocks), a bad magic, an
 // unsupported element type or a size over the limit; DataLoss for a
-// truncated file, data past the declared end, or a gzip stream that is
-// corrupt or lacks its trailer (its CRC and length are checked).
+// truncated file, data past the declared end, a gzip stream that is
+// corrupt or lacks its trailer (its CRC and length are checked), or bytes
+// after the last gzip member that are not another member.
 absl::StatusOr<IdxArray> ReadIdx(const std::string& path,
                                  const IdxOptions& options = {});
 

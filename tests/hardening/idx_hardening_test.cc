@@ -1,4 +1,5 @@
-// The IDX reader on cut gzip streams and on paths that are not files.
+// The IDX reader on cut, damaged, appended-to and concatenated gzip
+// streams, and on paths that are not files.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -86,6 +87,55 @@ TEST(IdxHardeningTest, WrongTrailerIsDataLoss) {
   WriteRaw(path, bad_length);
   EXPECT_THAT(ReadIdxLabels(path), StatusIs(absl::StatusCode::kDataLoss,
                                             HasSubstr("incorrect length check")));
+}
+
+TEST(IdxHardeningTest, BytesAfterTheLastMemberAreDataLoss) {
+  const std::string gz = Gzip(Labels(kLabels));
+  std::string path = TestDir() + "/junk.gz";
+  // zlib's gzread skips these silently; the reader must not.
+  for (const std::string& junk :
+       {std::string("hello"), std::string(1, '\0'), std::string(4096, 'x'),
+        std::string("\x1f\x8b but no gzip header")}) {
+    WriteRaw(path, gz + junk);
+    EXPECT_THAT(ReadIdxLabels(path),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         AllOf(HasSubstr("junk.gz' has " +
+                                         std::to_string(junk.size()) +
+                                         " bytes after the end of its gzip"),
+                               HasSubstr("not another gzip member"))))
+        << junk.size() << " bytes appended";
+  }
+}
+
+TEST(IdxHardeningTest, ConcatenatedMembersReadAsOneStream) {
+  // `cat a.gz b.gz` is a valid gzip file that gunzip reads whole: here the
+  // header and first labels in one member, the rest in a second and an
+  // empty third.
+  const std::string whole = Labels(kLabels);
+  std::string path = TestDir() + "/members.gz";
+  WriteRaw(path, Gzip(whole.substr(0, 11)) + Gzip(whole.substr(11)) + Gzip(""));
+  NABLA_ASSERT_OK_AND_ASSIGN(Tensor labels, ReadIdxLabels(path));
+  ASSERT_EQ(labels.num_elements(), 8);
+  EXPECT_EQ(labels.data<int32_t>()[2], 4);
+  EXPECT_EQ(labels.data<int32_t>()[7], 6);
+  // A damaged second member is corrupt, not trailing bytes.
+  std::string second = Gzip(whole.substr(11));
+  second[second.size() - 8] ^= 0x01;  // its CRC
+  WriteRaw(path, Gzip(whole.substr(0, 11)) + second);
+  EXPECT_THAT(ReadIdxLabels(path), StatusIs(absl::StatusCode::kDataLoss,
+                                            HasSubstr("incorrect data check")));
+}
+
+TEST(IdxHardeningTest, PlainFileIsReadAsItIs) {
+  // Without gzip's magic a file is not inflated, and bytes past its
+  // declared data are still refused.
+  std::string path = TestDir() + "/plain";
+  WriteRaw(path, Labels(kLabels));
+  NABLA_ASSERT_OK_AND_ASSIGN(Tensor labels, ReadIdxLabels(path));
+  EXPECT_EQ(labels.data<int32_t>()[0], 3);
+  WriteRaw(path, Labels(kLabels) + "x");
+  EXPECT_THAT(ReadIdxLabels(path),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("data past")));
 }
 
 TEST(IdxHardeningTest, DirectoryOrFifoSaysWhatItIs) {
