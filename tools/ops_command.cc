@@ -1,14 +1,21 @@
-// nabla ops [OP...]: the registered ops, with their inputs, outputs,
-// attributes and whether autodiff can differentiate them.
+// nabla ops [--json] [OP...]: the registered ops, with their inputs,
+// outputs, attributes and whether autodiff can differentiate them; as text
+// for people or as one JSON document for programs.
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/attr.h"
 #include "graph/op_registry.h"
+#include "nlohmann/json.hpp"
 #include "tools/commands.h"
+
+ABSL_DECLARE_FLAG(bool, json);
 
 namespace nabla {
 namespace {
@@ -40,6 +47,83 @@ std::string FormatDefault(const AttrSpec& attr) {
     }
   }
   return "?";
+}
+
+// `f` as the double its shortest decimal names (0.1f as 0.1, not
+// 0.100000001490116), so that JSON shows what the text listing shows.
+double Shortest(float f) { return std::strtod(absl::StrCat(f).c_str(), nullptr); }
+
+// The default as a JSON value of its own type: 2, 0.5, true, "valid",
+// [1, 1], the dims of a shape (-1 unknown), a dtype's name, or a tensor's
+// dtype and dims.
+nlohmann::ordered_json JsonDefault(const AttrSpec& attr) {
+  AttrMap map = {{attr.name, *attr.default_value}};
+  AttrReader reader(&map);
+  auto dims = [](const Shape& shape) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (int i = 0; i < shape.rank(); ++i) out.push_back(shape[i]);
+    return out;
+  };
+  switch (attr.type) {
+    case AttrType::kInt:
+      return reader.GetInt(attr.name);
+    case AttrType::kFloat:
+      return Shortest(reader.GetFloat(attr.name));
+    case AttrType::kBool:
+      return reader.GetBool(attr.name);
+    case AttrType::kString:
+      return reader.GetString(attr.name);
+    case AttrType::kInts:
+      return reader.GetInts(attr.name);
+    case AttrType::kFloats: {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (float f : reader.GetFloats(attr.name)) out.push_back(Shortest(f));
+      return out;
+    }
+    case AttrType::kShape:
+      return dims(reader.GetShape(attr.name));
+    case AttrType::kDType:
+      return std::string(DTypeName(reader.GetDType(attr.name)));
+    case AttrType::kTensor: {
+      Tensor t = reader.GetTensor(attr.name);
+      return {{"dtype", std::string(DTypeName(t.dtype()))},
+              {"shape", dims(t.shape())}};
+    }
+  }
+  return nullptr;
+}
+
+// What autodiff does with the op, as one word for programs.
+const char* GradientKind(const OpSchema& op) {
+  if (op.gradient()) return "differentiable";
+  if (op.is_gradient_op()) return "gradient_op";
+  if (op.not_differentiable()) return "not_differentiable";
+  return "no_gradient_rule";
+}
+
+nlohmann::ordered_json DescribeJson(const OpSchema& op) {
+  nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
+  for (const InputSpec& input : op.inputs()) {
+    nlohmann::ordered_json dtypes = nlohmann::ordered_json::array();
+    for (DType dtype : input.dtypes) dtypes.push_back(std::string(DTypeName(dtype)));
+    inputs.push_back({{"name", input.name}, {"dtypes", dtypes}});
+  }
+  nlohmann::ordered_json attrs = nlohmann::ordered_json::array();
+  for (const AttrSpec& attr : op.attrs()) {
+    nlohmann::ordered_json entry = {{"name", attr.name},
+                                    {"type", std::string(AttrTypeName(attr.type))}};
+    entry["required"] = !attr.default_value.has_value();
+    if (attr.default_value.has_value()) entry["default"] = JsonDefault(attr);
+    attrs.push_back(std::move(entry));
+  }
+  nlohmann::ordered_json written = nlohmann::ordered_json::array();
+  for (int i : op.written_inputs()) written.push_back(op.inputs()[i].name);
+  return {{"name", op.name()},
+          {"gradient", GradientKind(op)},
+          {"inputs", inputs},
+          {"outputs", op.outputs()},
+          {"attrs", attrs},
+          {"updates_in_place", written}};
 }
 
 std::string Differentiability(const OpSchema& op) {
@@ -97,6 +181,12 @@ absl::Status RunOps(const Invocation& invocation) {
       return a->name() < b->name();
     });
   }
+  if (absl::GetFlag(FLAGS_json)) {
+    nlohmann::ordered_json document = nlohmann::ordered_json::array();
+    for (const OpSchema* op : ops) document.push_back(DescribeJson(*op));
+    std::fputs((document.dump(2) + "\n").c_str(), stdout);
+    return absl::OkStatus();
+  }
   std::vector<std::string> texts;
   for (const OpSchema* op : ops) texts.push_back(Describe(*op));
   std::fputs(absl::StrJoin(texts, "\n").c_str(), stdout);
@@ -109,11 +199,15 @@ const Command& OpsCommand() {
   static const Command* const kCommand = new Command{
       "ops",
       "The registered ops: inputs, outputs, attributes, gradients",
-      "ops [OP...]",
+      "ops [--json] [OP...]",
       "Lists every registered op (or the ones named) with its inputs and the\n"
       "dtypes they accept, its outputs, its attributes (type and default, or\n"
-      "required) and whether autodiff can differentiate it.",
-      {},
+      "required) and whether autodiff can differentiate it. --json prints\n"
+      "one JSON array instead, an object per op: name, gradient\n"
+      "(differentiable, gradient_op, not_differentiable or no_gradient_rule),\n"
+      "inputs (name, dtypes), outputs, attrs (name, type, required, default\n"
+      "as a typed value) and updates_in_place.",
+      {"json"},
       /*min_args=*/0,
       /*max_args=*/-1,
       RunOps};

@@ -516,6 +516,52 @@ TEST(Ops, NamedOpsOnlyAndUnknownNames) {
   EXPECT_THAT(one.err, HasSubstr("unknown op 'Frob' ("));
 }
 
+TEST(Ops, JsonForPrograms) {
+  Result all = Nabla({"ops", "--json"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  nlohmann::json ops = nlohmann::json::parse(all.out);
+  ASSERT_TRUE(ops.is_array());
+  EXPECT_EQ(ops.size(), OpRegistry::Global().All().size());
+  for (size_t i = 1; i < ops.size(); ++i) {
+    EXPECT_LT(ops[i - 1]["name"], ops[i]["name"]) << "sorted by name";
+  }
+
+  Result named = Nabla({"ops", "--json", "Conv2DWithBias", "ApplyAdam", "ReluGrad"});
+  ASSERT_EQ(named.code, 0) << named.err;
+  nlohmann::json three = nlohmann::json::parse(named.out);
+  ASSERT_EQ(three.size(), 3u);
+  const nlohmann::json& conv = three[0];
+  EXPECT_EQ(conv["name"], "Conv2DWithBias");
+  EXPECT_EQ(conv["gradient"], "differentiable");
+  ASSERT_EQ(conv["inputs"].size(), 3u);
+  EXPECT_EQ(conv["inputs"][1]["name"], "filters");
+  EXPECT_EQ(conv["inputs"][1]["dtypes"], nlohmann::json::array({"f32"}));
+  EXPECT_EQ(conv["outputs"], nlohmann::json::array({"y"}));
+  nlohmann::json padding, strides;
+  for (const nlohmann::json& attr : conv["attrs"]) {
+    if (attr["name"] == "padding") padding = attr;
+    if (attr["name"] == "strides") strides = attr;
+  }
+  EXPECT_EQ(padding["type"], "string");
+  EXPECT_EQ(padding["required"], false);
+  EXPECT_EQ(padding["default"], "valid");
+  EXPECT_EQ(strides["default"], nlohmann::json::array({1, 1}));
+  EXPECT_EQ(three[1]["updates_in_place"], nlohmann::json::array({"var", "m", "v"}));
+  EXPECT_EQ(three[2]["gradient"], "gradient_op");
+
+  Result required = Nabla({"ops", "--json", "MaxPool2D"});
+  nlohmann::json pool = nlohmann::json::parse(required.out)[0];
+  EXPECT_EQ(pool["attrs"][0]["name"], "kernel");
+  EXPECT_EQ(pool["attrs"][0]["required"], true);
+  EXPECT_FALSE(pool["attrs"][0].contains("default"));
+  // A float default reads as written (0.2), not as its f32 rounding.
+  Result leaky = Nabla({"ops", "--json", "LeakyRelu"});
+  nlohmann::json alpha = nlohmann::json::parse(leaky.out)[0]["attrs"][0];
+  EXPECT_EQ(alpha["name"], "alpha");
+  EXPECT_EQ(alpha["default"].get<double>(), 0.2);
+  EXPECT_THAT(leaky.out, HasSubstr("\"default\": 0.2\n"));
+}
+
 // --------------------------------- run ----------------------------------
 
 TEST(Run, ShippedModelOnNpyDigits) {
