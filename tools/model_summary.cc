@@ -63,7 +63,7 @@ int64_t NodeFlops(const Graph& graph, int id) {
   auto in = [&](int i) -> const Shape& { return graph.spec(node.inputs[i]).shape; };
   const Shape& out = node.outputs[0].shape;
   // out [N, Cout, Ho, Wo] times Cin*Kh*Kw multiply-adds per output.
-  if (op == "Conv2D" || op == "Conv2DWithBias") {
+  if (op == "Conv2D" || op == "Conv2DWithBias" || op == "QuantizedConv2D") {
     return Saturate(2 * Elements(out) * FilterFanIn(in(1)));
   }
   // dx from dy [N, Cout, Ho, Wo]: the forward's products, transposed.
@@ -78,6 +78,10 @@ int64_t NodeFlops(const Graph& graph, int id) {
   }
   // x [N, K] times w [K, M].
   if (op == "Dense") return Saturate(2 * Elements(out) * Dim(in(0)[1]));
+  // u8 x [N, K] or [N, C, H, W] read flat, times w [K, M].
+  if (op == "QuantizedDense") {
+    return Saturate(2 * Elements(out) * Dim(in(1)[0]));
+  }
   if (op == "MatMul") {
     const Shape& a = in(0);
     double k = node.attrs.at("transpose_a").b() ? Dim(a[0]) : Dim(a[1]);
@@ -142,6 +146,17 @@ ModelSummary SummarizeModel(const Graph& graph) {
     std::vector<bool> needed = NeededBy(graph, updates);
     for (int id = 0; id < n; ++id) {
       if (needed[id]) summary.training_flops += NodeFlops(graph, id);
+    }
+    // Autodiff adds gradients that a fused rule then supersedes (a plain
+    // pooling gradient beside the masked one a ReLU uses, the first
+    // layer's input gradient): in the graph, but pruned from every plan.
+    summary.backward_nodes = 0;
+    for (int id : parts.Nodes(GraphPart::kBackward)) {
+      if (needed[id]) {
+        ++summary.backward_nodes;
+      } else {
+        ++summary.unused_backward_nodes;
+      }
     }
   } else if (summary.backward_nodes > 0) {
     summary.training_source = TrainingFlopsSource::kGradientNodes;
@@ -252,10 +267,15 @@ std::string FormatModelSummary(const ModelSummary& summary,
   if (summary.backward_nodes > 0 || summary.optimizer_updates > 0) {
     absl::StrAppendFormat(
         &out,
-        "Training graph: %d backward nodes, %d optimizer updates, %d optimizer "
-        "variables (%s elements)\n",
-        summary.backward_nodes, summary.optimizer_updates,
-        summary.optimizer_variables, Grouped(summary.optimizer_state_elements));
+        "Training graph: %d backward nodes%s, %d optimizer updates, %d "
+        "optimizer variables (%s elements)\n",
+        summary.backward_nodes,
+        summary.unused_backward_nodes == 0
+            ? ""
+            : absl::StrCat(" (and ", summary.unused_backward_nodes,
+                           " that no update needs)"),
+        summary.optimizer_updates, summary.optimizer_variables,
+        Grouped(summary.optimizer_state_elements));
   }
   out +=
       "FLOPs: 2 per multiply-add of convolutions and matrix products, unknown "

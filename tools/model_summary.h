@@ -7,8 +7,8 @@
 //   std::fputs(FormatModelSummary(summary, "/tmp/mnist").c_str(), stdout);
 //
 // FLOPs are counted per example (unknown batch dimensions taken as 1) at 2
-// per multiply-add of the convolutions and matrix products, forward and
-// backward; element-wise ops, pooling, softmax and optimizer updates, which
+// per multiply-add of the convolutions and matrix products (int8 ones
+// included), forward and backward; element-wise ops, pooling, softmax and optimizer updates, which
 // are under 1% of the lecture model's work, are not counted. The lecture
 // model: 9.54 MFLOP forward, 27.71 MFLOP for a training step (its first
 // convolution needs no gradient with respect to the images).
@@ -65,8 +65,12 @@ struct ModelSummary {
   int64_t forward_flops = 0;
   int64_t training_flops = 0;
   TrainingFlopsSource training_source = TrainingFlopsSource::kEstimated;
-  // Sizes of the parts a training graph adds.
+  // Sizes of the parts a training graph adds. With optimizer updates,
+  // backward_nodes are the gradient nodes a training step runs and
+  // unused_backward_nodes those the graph holds but no update needs (a plan
+  // prunes them); without, every gradient node is in backward_nodes.
   int backward_nodes = 0;
+  int unused_backward_nodes = 0;
   int optimizer_updates = 0;     // nodes that write a variable
   int optimizer_variables = 0;   // slots, learning rate, step count
   int64_t optimizer_state_elements = 0;

@@ -48,8 +48,11 @@ TEST(SummarizeModel, LectureTrainingGraph) {
   EXPECT_EQ(summary.param_bytes, 4 * summary.params);
   EXPECT_EQ(summary.variables, 8);
   // Each convolution's ReLU backward runs on the pooled gradient
-  // (ops/conv.cc, MaskedPoolGradient), one node more per convolution.
-  EXPECT_EQ(summary.backward_nodes, 20);
+  // (ops/conv.cc, MaskedPoolGradient): the plain pooling gradients beside
+  // it, and conv1's input gradient (the images need none), are in the
+  // graph but no update needs them.
+  EXPECT_EQ(summary.backward_nodes, 17);
+  EXPECT_EQ(summary.unused_backward_nodes, 3);
   EXPECT_EQ(summary.optimizer_updates, 9);     // 8 ApplyAdam, the step count
   EXPECT_EQ(summary.optimizer_variables, 18);  // 16 moments, rate, count
   EXPECT_EQ(summary.optimizer_state_elements, 2 * summary.params + 2);
@@ -103,6 +106,24 @@ TEST(NodeFlops, MatMulTransposes) {
   EXPECT_EQ(NodeFlops(graph, *graph.FindNode("a")), 0);
 }
 
+TEST(NodeFlops, Int8LayersCountAsTheirF32Forms) {
+  GraphBuilder b;
+  Output x = b.Placeholder("x", {kUnknownDim, 3, 6, 6}, DType::kU8);
+  Output filters = b.Variable("filters", {4, 3, 3, 3}, Initializer::Zeros());
+  Output conv_bias = b.Variable("conv_bias", {4}, Initializer::Zeros());
+  Output w = b.Variable("w", {4 * 4 * 4, 5}, Initializer::Zeros());
+  Output dense_bias = b.Variable("dense_bias", {5}, Initializer::Zeros());
+  QuantizedOptions options;
+  Output conv = QuantizedConv2D(x, filters, conv_bias, options, "conv");
+  options.output_type = DType::kF32;
+  // [?, 4, 4, 4] read flat as [?, 64].
+  Output dense = QuantizedDense(conv, w, dense_bias, options, "dense");
+  ASSERT_TRUE(dense.valid());
+  NABLA_ASSERT_OK_AND_ASSIGN(Graph graph, b.Build());
+  EXPECT_EQ(NodeFlops(graph, *graph.FindNode("conv")), 2 * 4 * 4 * 4 * 3 * 3 * 3);
+  EXPECT_EQ(NodeFlops(graph, *graph.FindNode("dense")), 2 * 5 * 64);
+}
+
 TEST(FormatModelSummary, TableAndTotals) {
   std::string text = FormatModelSummary(
       SummarizeModel(BuildLectureGraph(LectureGraph::kTraining)), "lecture");
@@ -116,6 +137,8 @@ TEST(FormatModelSummary, TableAndTotals) {
   EXPECT_THAT(text, HasSubstr("Forward pass: 9.54 MFLOP per example (9,543,200)\n"));
   EXPECT_THAT(text, HasSubstr("Training step: 27.71 MFLOP per example (27,708,000),\n"
                               "  counted over the nodes a training step"));
+  EXPECT_THAT(text, HasSubstr("Training graph: 17 backward nodes (and 3 that no "
+                              "update needs), 9 optimizer updates"));
   EXPECT_THAT(text, HasSubstr("Loss and metrics: loss (SoftmaxCrossEntropy), "
                               "accuracy (Accuracy), on labels i32[?]\n"));
   // No line ends in a space.
