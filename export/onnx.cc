@@ -806,6 +806,27 @@ absl::Status CheckMapped(const NodeConversion& c, const NeededNodes& needed) {
   return absl::OkStatus();
 }
 
+// Removes the initializers no node reads: the f32 weights of an int8 layer,
+// which its converter re-exports as int8 initializers with their
+// DequantizeLinear, would otherwise ride along at four times the size.
+void DropUnreadInitializers(onnx::GraphProto* graph) {
+  absl::flat_hash_set<std::string> read;
+  for (const onnx::NodeProto& node : graph->node()) {
+    for (const std::string& input : node.input()) read.insert(input);
+  }
+  for (const onnx::ValueInfoProto& output : graph->output()) {
+    read.insert(output.name());
+  }
+  auto* initializers = graph->mutable_initializer();
+  int kept = 0;
+  for (int i = 0; i < initializers->size(); ++i) {
+    if (!read.contains(initializers->Get(i).name())) continue;
+    if (kept != i) initializers->SwapElements(kept, i);
+    ++kept;
+  }
+  while (initializers->size() > kept) initializers->RemoveLast();
+}
+
 }  // namespace
 
 absl::StatusOr<onnx::ModelProto> ExportOnnx(const Graph& graph,
@@ -846,6 +867,7 @@ absl::StatusOr<onnx::ModelProto> ExportOnnx(const Graph& graph,
   for (NodeOutput output : outputs) {
     NABLA_RETURN_IF_ERROR(writer.AddOutput(graph.OutputName(output), graph.spec(output)));
   }
+  DropUnreadInitializers(onnx_graph);
   return model;
 }
 

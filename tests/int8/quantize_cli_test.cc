@@ -95,7 +95,19 @@ TEST(QuantizeCommandTest, TheInt8ModelExportsToOnnx) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("inputs:  images UINT8[N,1,28,28]"));
   EXPECT_THAT(r.out, HasSubstr("outputs: probabilities FLOAT[N,10]"));
-  EXPECT_THAT(ReadAll(onnx), HasSubstr("DequantizeLinear"));
+  const std::string int8_bytes = ReadAll(onnx);
+  EXPECT_THAT(int8_bytes, HasSubstr("DequantizeLinear"));
+  // Only the int8 weights travel, not the f32 ones they were made from
+  // too: under a third of the f32 export's 4.3 MB.
+  const std::string f32_onnx = TestDir() + "/lecture.onnx";
+  ASSERT_EQ(Nabla(absl::StrCat("export-onnx --model=",
+                               Runfile("data/models/lecture"), " ", f32_onnx))
+                .code,
+            0);
+  const std::string f32_bytes = ReadAll(f32_onnx);
+  EXPECT_GT(f32_bytes.size(), 4000000u);
+  EXPECT_LT(int8_bytes.size(), f32_bytes.size() / 3)
+      << int8_bytes.size() << " bytes int8, " << f32_bytes.size() << " f32";
 }
 
 TEST(QuantizeCommandTest, UsageAndInputErrors) {
