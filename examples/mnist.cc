@@ -424,7 +424,10 @@ bool IsLead() {
 absl::Status Run() {
   const bool distributed = dist::World::Get() != nullptr;
   // Only rank 0 prints progress; errors go to stderr from every rank.
-  if (!IsLead()) std::freopen("/dev/null", "w", stdout);
+  if (!IsLead() && std::freopen("/dev/null", "w", stdout) == nullptr) {
+    // Not fatal: this rank's progress lines then mix with rank 0's.
+    std::perror("mnist: cannot send this rank's stdout to /dev/null");
+  }
   NABLA_RETURN_IF_ERROR(Annotate(
       SetNumThreads(distributed && absl::GetFlag(FLAGS_threads) == 0
                         ? dist::ThreadsPerRank()

@@ -84,7 +84,7 @@ absl::StatusOr<int> Graph::AddNode(absl::string_view op, absl::string_view name,
         in.index < static_cast<int>(nodes_[in.node].outputs.size())) {
       input_specs.push_back(spec(in));
     } else {
-      input_specs.push_back(TensorSpec());
+      input_specs.emplace_back();
     }
   }
   auto fail = [&](absl::StatusCode code, absl::string_view message) {

@@ -1,9 +1,11 @@
 // Measures augmentation on MNIST: how long AugmentImages takes for the
-// first --examples training images, and how long a fit of the lecture model waits for its
-// background-prepared epochs (History::augment_wait_seconds).
+// first --examples training images, and how long a fit of the lecture model
+// waits for its background-prepared epochs (History::augment_wait_seconds).
 //
-//   bazel run -c opt //tests/augment:measure_augment -- \
-//       [--examples=6000] [--epochs=3] [--batch=64] [--elastic]
+//   bazel run -c opt //tests/augment:measure_augment -- --examples=6000
+//
+// Defaults: --examples=6000 --epochs=3 --batch=64; --elastic adds elastic
+// distortion.
 //
 // Not a test: it trains, and its numbers depend on the machine.
 

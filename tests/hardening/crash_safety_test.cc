@@ -143,7 +143,9 @@ TEST(CrashSafetyTest, KilledWritersLeaveALoadableCheckpoint) {
     }
     // Saves only move forward: never an older file than the last one seen.
     ASSERT_GE(n, newest);
-    if (after_a_save) ASSERT_GE(n, first) << "after kill " << kill;
+    if (after_a_save) {
+      ASSERT_GE(n, first) << "after kill " << kill;
+    }
     newest = n;
     seen.insert(n);
 

@@ -153,7 +153,9 @@ TEST(ScheduleTest, CosineMatchesTheFormulaAndTorch) {
   for (int k = 0; k < 56; ++k) {
     ExpectRate(rates[k], CosineRef(0.1f, 50, 1e-4f, 0, k), k);
     // PyTorch's recursive form agrees with the closed form to rounding.
-    if (k <= 50) EXPECT_NEAR(rates[k], torch[k], torch[k] * 1e-6) << k;
+    if (k <= 50) {
+      EXPECT_NEAR(rates[k], torch[k], torch[k] * 1e-6) << k;
+    }
   }
   // After the schedule it stays at the floor.
   EXPECT_FLOAT_EQ(rates[55], 1e-4f);
@@ -196,13 +198,17 @@ TEST(ScheduleTest, OneCycleMatchesTheFormulaAndTorch) {
                  k);
       // pct_start travels as an f32 attr (0.3f for PyTorch's 0.3), which
       // moves the phase boundary by ~1e-6 of a step.
-      if (k < total) EXPECT_NEAR(rates[k], torch[k], torch[k] * 2e-6) << k;
+      if (k < total) {
+        EXPECT_NEAR(rates[k], torch[k], torch[k] * 2e-6) << k;
+      }
     }
     EXPECT_FLOAT_EQ(rates[0], max_lr / div);
     // The peak is max_lr, reached at step e1 = pct_start * T - 1 when that
     // is a whole step (29 for the default case; 8.25 for the short one).
     EXPECT_LE(*std::max_element(rates.begin(), rates.end()), max_lr);
-    if (total == 100) EXPECT_FLOAT_EQ(rates[29], max_lr);
+    if (total == 100) {
+      EXPECT_FLOAT_EQ(rates[29], max_lr);
+    }
     EXPECT_FLOAT_EQ(rates[total + 2], rates[total - 1]);  // stays at the end
     EXPECT_NEAR(rates[total - 1], max_lr / div / final_div, 1e-12);
   }
