@@ -66,9 +66,10 @@
 ABSL_FLAG(std::string, data_dir, "data/mnist",
           "Folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].");
 ABSL_FLAG(std::string, model, "lecture",
-          "lecture (the lecture's network, as Keras trains it), fast, best "
-          "or best_strided (examples/models.h); each brings its recipe, the "
-          "defaults of --epochs, --batch_size and --learning_rate.");
+          "lecture (the lecture's network, as Keras trains it), fast, best, "
+          "best_strided or best_gap (examples/models.h); each brings its "
+          "recipe, the defaults of --epochs, --batch_size and "
+          "--learning_rate.");
 ABSL_FLAG(int, epochs, 10,
           "Train until this many epochs are complete (default: the "
           "model's recipe; 10 for lecture).");

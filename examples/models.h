@@ -14,6 +14,8 @@
 //            best's ensemble partner: best's recipe on a network that
 //            downsamples by strided convolutions instead of max pooling,
 //            so that its mistakes are not best's; an ensemble mixes both.
+//   best_gap a third partner with best's recipe: wider late convolutions
+//            and global average pooling in place of the dense layer.
 //
 //   GraphBuilder b;
 //   NABLA_ASSIGN_OR_RETURN(ModelKind kind, ParseModelKind("fast"));
@@ -39,10 +41,10 @@
 namespace nabla {
 
 // ModelKind names one of the models.
-enum class ModelKind { kLecture, kFast, kBest, kBestStrided };
+enum class ModelKind { kLecture, kFast, kBest, kBestStrided, kBestGap };
 
-// ParseModelKind reads "lecture", "fast", "best" or "best_strided";
-// InvalidArgument naming the flag otherwise.
+// ParseModelKind reads "lecture", "fast", "best", "best_strided" or
+// "best_gap"; InvalidArgument naming the flag otherwise.
 absl::StatusOr<ModelKind> ParseModelKind(absl::string_view name);
 std::string ModelKindName(ModelKind kind);
 

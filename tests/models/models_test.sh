@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The example's models (--model=lecture|fast|best|best_strided) run end to end on
-# subsets of the MNIST files shipped in data/mnist, as CI's short versions
-# of the full runs in README.md: each must reach a real accuracy, the best
-# model's saved folder must predict and export, and a run of it resumed
-# from its checkpoint must end exactly where a straight run does (dropout
-# masks, augmented images and the one-cycle schedule all resume).
+# The example's models (--model=lecture|fast|best|best_strided|best_gap) run
+# end to end on subsets of the MNIST files shipped in data/mnist, as CI's
+# short versions of the full runs in README.md: each must reach a real
+# accuracy, the best model's saved folder must predict and export, and a run
+# of it resumed from its checkpoint must end exactly where a straight run
+# does (dropout masks, augmented images and the one-cycle schedule all
+# resume).
 #
 #   models_test.sh MNIST NABLA
 set -uo pipefail
@@ -68,25 +69,29 @@ check "resuming the best model with another --model is an error naming both" \
   bash -c "'$mnist' --resume='$tmp/resumed' --model=fast --epochs=3 \
     --train_limit=5000 --test_limit=1000 2>&1 | grep -q 'model=fast differs from the best model'"
 
-# best_strided, best's ensemble partner: the same short run; then the two
-# together as an ensemble of different networks, scored on the full test
-# set: each model and the ensemble must be reported, the ensemble at 95% or
-# more.
-"$mnist" --model=best_strided --epochs=3 --train_limit=5000 --test_limit=1000 \
-  --threads=2 --save_dir="$tmp/strided" >"$tmp/strided.log" 2>&1
-cat "$tmp/strided.log"
-check "best_strided model reaches 93% after 3 epochs on 5000 (got $(accuracy "$tmp/strided.log")%)" \
-  at_least "$(accuracy "$tmp/strided.log")" 93.0
-"$nabla" evaluate --model="$tmp/best,$tmp/strided" --data_dir=data/mnist \
-  >"$tmp/pair.txt" 2>&1
-cat "$tmp/pair.txt"
-pair=$(awk '/^ensemble of 2: / { sub("%", "", $4); print $4 }' "$tmp/pair.txt")
-pair_scored() {  # each model's line, and the ensemble's at 95% or more
-  grep -q "^$tmp/best: " "$tmp/pair.txt" &&
-    grep -q "^$tmp/strided: " "$tmp/pair.txt" && at_least "$pair" 95.0
+# best_strided and best_gap, best's ensemble partners: the same short run
+# each; then the three together as an ensemble of different networks,
+# scored on the full test set: each model and the ensemble must be
+# reported, the ensemble at 95% or more.
+for partner in strided gap; do
+  "$mnist" --model=best_$partner --epochs=3 --train_limit=5000 \
+    --test_limit=1000 --threads=2 --save_dir="$tmp/$partner" \
+    >"$tmp/$partner.log" 2>&1
+  cat "$tmp/$partner.log"
+  check "best_$partner model reaches 93% after 3 epochs on 5000 (got $(accuracy "$tmp/$partner.log")%)" \
+    at_least "$(accuracy "$tmp/$partner.log")" 93.0
+done
+"$nabla" evaluate --model="$tmp/best,$tmp/strided,$tmp/gap" \
+  --data_dir=data/mnist >"$tmp/trio.txt" 2>&1
+cat "$tmp/trio.txt"
+trio=$(awk '/^ensemble of 3: / { sub("%", "", $4); print $4 }' "$tmp/trio.txt")
+trio_scored() {  # each model's line, and the ensemble's at 95% or more
+  grep -q "^$tmp/best: " "$tmp/trio.txt" &&
+    grep -q "^$tmp/strided: " "$tmp/trio.txt" &&
+    grep -q "^$tmp/gap: " "$tmp/trio.txt" && at_least "$trio" 95.0
 }
-check "best and best_strided evaluate each, and as an ensemble of 2 at 95% or more (got $pair%)" \
-  pair_scored
+check "best, best_strided and best_gap evaluate each, and as an ensemble of 3 at 95% or more (got $trio%)" \
+  trio_scored
 
 # The saved best model predicts (in inference mode: the same answer twice)
 # and exports to ONNX.
@@ -98,6 +103,10 @@ check "the saved best model predicts, the same twice" \
 "$nabla" export-onnx --model="$tmp/best" "$tmp/best.onnx" >"$tmp/onnx.txt" 2>&1
 cat "$tmp/onnx.txt"
 check "the saved best model exports to ONNX" test -s "$tmp/best.onnx"
+"$nabla" export-onnx --model="$tmp/gap" "$tmp/gap.onnx" >"$tmp/gap_onnx.txt" 2>&1
+cat "$tmp/gap_onnx.txt"
+check "the saved best_gap model (global average pooling) exports to ONNX" \
+  test -s "$tmp/gap.onnx"
 
 echo "$failures failed"
 exit $((failures > 0))
