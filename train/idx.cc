@@ -62,7 +62,6 @@ class GzReader {
         stream_(std::move(other.stream_)),
         inflating_(other.inflating_),
         member_ended_(other.member_ended_),
-        members_(other.members_),
         at_eof_(other.at_eof_),
         consumed_(other.consumed_),
         member_start_(other.member_start_) {
@@ -94,7 +93,6 @@ class GzReader {
         if (z.next_in[0] != 0x1f) return TrailingBytesError();
         inflateReset(&z);  // another member follows, as gzip allows
         member_ended_ = false;
-        ++members_;
         continue;
       }
       z.next_out = out + done;
@@ -121,7 +119,7 @@ class GzReader {
         default:  // Z_DATA_ERROR, Z_NEED_DICT
           // A later "member" that fails in its header is not a member at
           // all but bytes appended to the file.
-          if (members_ > 1 && z.total_out == 0) return TrailingBytesError();
+          if (member_start_ > 0 && z.total_out == 0) return TrailingBytesError();
           return absl::DataLossError(absl::StrCat(
               "'", file_.path(), "' is a corrupt gzip stream: ",
               z.msg != nullptr ? z.msg : "inflate failed"));
@@ -179,10 +177,10 @@ class GzReader {
   std::unique_ptr<z_stream> stream_;
   bool inflating_ = false;     // gzip (inflateInit2 done), not plain
   bool member_ended_ = false;  // inflate reported Z_STREAM_END
-  int members_ = 1;            // the gzip member being read, from 1
   bool at_eof_ = false;        // read() returned 0
   size_t consumed_ = 0;        // file bytes passed to the caller or inflate
-  size_t member_start_ = 0;    // where the member being read begins
+  size_t member_start_ = 0;    // where the member being read begins; 0
+                               // for the first
 };
 
 std::string DimsString(const std::vector<int64_t>& dims) {
