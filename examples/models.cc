@@ -1,8 +1,11 @@
 #include "examples/models.h"
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "examples/lecture_model.h"
 #include "ops/ops.h"
 
@@ -189,29 +192,31 @@ ClassifierModel BuildBestGapModel(GraphBuilder& b, int64_t seed) {
 
 }  // namespace
 
+// Each model's --model name, in the order the help and errors list them.
+constexpr std::pair<ModelKind, absl::string_view> kModelNames[] = {
+    {ModelKind::kLecture, "lecture"},
+    {ModelKind::kFast, "fast"},
+    {ModelKind::kBest, "best"},
+    {ModelKind::kBestStrided, "best_strided"},
+    {ModelKind::kBestGap, "best_gap"},
+};
+
 absl::StatusOr<ModelKind> ParseModelKind(absl::string_view name) {
-  if (name == "lecture") return ModelKind::kLecture;
-  if (name == "fast") return ModelKind::kFast;
-  if (name == "best") return ModelKind::kBest;
-  if (name == "best_strided") return ModelKind::kBestStrided;
-  if (name == "best_gap") return ModelKind::kBestGap;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--model must be lecture, fast, best, best_strided or best_gap, got \"",
-      name, "\""));
+  std::vector<std::string> names;
+  for (const auto& [kind, known] : kModelNames) {
+    if (name == known) return kind;
+    names.emplace_back(known);
+  }
+  const std::string last = names.back();
+  names.pop_back();
+  return absl::InvalidArgumentError(
+      absl::StrCat("--model must be ", absl::StrJoin(names, ", "), " or ", last,
+                   ", got \"", name, "\""));
 }
 
 std::string ModelKindName(ModelKind kind) {
-  switch (kind) {
-    case ModelKind::kLecture:
-      return "lecture";
-    case ModelKind::kFast:
-      return "fast";
-    case ModelKind::kBest:
-      return "best";
-    case ModelKind::kBestStrided:
-      return "best_strided";
-    case ModelKind::kBestGap:
-      return "best_gap";
+  for (const auto& [known, name] : kModelNames) {
+    if (kind == known) return std::string(name);
   }
   return "unknown";
 }
